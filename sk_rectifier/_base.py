@@ -1,0 +1,430 @@
+"""Machinery shared by the estimators: validation, device, seeding, the private
+skorch net, batched inference and fitted attributes from the training history.
+"""
+
+import contextlib
+import re
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EarlyStopping, ProgressBar
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator, noop
+
+from sk_rectifier._activations import ACTIVATIONS
+from sk_rectifier._data import ArrayDataset, as_float32, identity_collate
+from sk_rectifier._modules import LazyAdam, RectifierMLP
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+_OPTIMIZERS = {  # solver -> (dense optimizer, optimizer for the sparse first layer)
+    "adam": (torch.optim.Adam, LazyAdam),
+    "sgd": (torch.optim.SGD, torch.optim.SGD),
+}
+
+
+def resolve_device(device):
+    """Return the torch device string for ``device``; ``"auto"`` picks CUDA
+    when available, else CPU."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.match(device):
+        raise ValueError(
+            "The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' or "
+            f"'mps'. Got {device!r} instead."
+        )
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise ValueError(
+                f"The 'device' parameter is {device!r} but CUDA device {index} is "
+                "not available on this machine; use device='auto' or 'cpu'."
+            )
+    return device
+
+
+@contextlib.contextmanager
+def torch_seed(seed, device):
+    """Seed torch inside the block only; the global RNG state is restored."""
+    cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
+def map_batches(net, dataset, fn):
+    """Apply ``fn(module, X)`` to the input ``X`` of every batch of ``dataset``
+    in inference mode and return the list of results."""
+    module = net.module_
+    module.train(False)
+    out = []
+    with torch.inference_mode():
+        for batch in net.get_iterator(dataset, training=False):
+            Xi, _ = unpack_data(batch)
+            out.append(fn(module, Xi["X"].to(net.device)))
+    return out
+
+
+class _Net(NeuralNet):
+    """skorch net with a sample-weighted loss, the L1 activation penalty, the L2
+    weight penalty and a sparse optimizer for a sparse first layer."""
+
+    def __init__(
+        self,
+        *args,
+        activation_l1=0.0,
+        alpha=0.0,
+        sparse_input=False,
+        sparse_optimizer=LazyAdam,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.activation_l1 = activation_l1
+        self.alpha = alpha
+        self.sparse_input = sparse_input
+        self.sparse_optimizer = sparse_optimizer
+
+    def initialize_optimizer(self, triggered_directly=None):
+        first = self.module_.input_layer.weight
+        sparse = [first] if self.sparse_input else []
+        dense = [p for p in self.module_.parameters() if p is not first or not sparse]
+        kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
+        self.optimizer_ = self.optimizer(dense, **kwargs)
+        if sparse:
+            self.sparse_optimizer_ = self.sparse_optimizer(sparse, **kwargs)
+        elif "sparse_optimizer" in self._optimizers:
+            self._unregister_attribute("sparse_optimizer")
+            del self.sparse_optimizer_
+        return self
+
+    def train_step(self, batch, **fit_params):
+        # One forward/backward, then every optimizer steps on those gradients.
+        # (skorch's default passes a closure to each optimizer, which would
+        # recompute the batch once per optimizer.)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        params = TeeGenerator(self.get_all_learnable_params())
+        self.notify("on_grad_computed", named_parameters=params, batch=batch)
+        self._step_optimizer(None)
+        return step
+
+    def infer(self, x, **fit_params):
+        x = {k: v for k, v in x.items() if k != "sample_weight"}
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        output, act_l1 = y_pred
+        losses = self.criterion_(output, y_true.to(output.device))
+        if losses.ndim > 1:
+            losses = losses.sum(dim=1)
+        weight = X.get("sample_weight")
+        if weight is None:
+            total = losses.new_tensor(float(len(losses)))
+            loss = losses.sum() / total
+            l1 = act_l1.mean()
+        else:
+            weight = weight.to(output.device)
+            total = weight.sum()
+            total = torch.where(total > 0, total, torch.ones_like(total))
+            loss = (weight * losses).sum() / total
+            l1 = (weight * act_l1).sum() / total
+        if self.activation_l1:
+            loss = loss + self.activation_l1 * l1
+        if self.alpha:
+            norm = self.module_.squared_weight_norm()
+            loss = loss + 0.5 * self.alpha * norm / total
+        return loss
+
+
+class _ValidationScore(Callback):
+    """Records ``score_fn(outputs, y, sample_weight)`` on the validation set."""
+
+    def __init__(self, score_fn):
+        self.score_fn = score_fn
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        out = map_batches(net, dataset_valid, lambda m, b: m(b)[0].cpu())
+        score = self.score_fn(
+            torch.cat(out).numpy(), dataset_valid.y, dataset_valid.sample_weight
+        )
+        net.history.record("valid_score", float(score))
+
+
+class BaseRectifierMLP(BaseEstimator):
+    """Shared parameters and training machinery of the rectifier estimators."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", _POSITIVE_INT],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation_l1": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions(set(_OPTIMIZERS))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # Subclasses set these.
+    _criterion = None  # torch loss class, built with reduction="none"
+    _early_stopping_score = None  # fn(outputs, y, sample_weight) -> float
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ----------------------------------------------------------- validation
+    def _validate_input(self, X, y="no_validation", reset=True):
+        """Validate ``X`` (and ``y`` unless "no_validation"); return X as float32
+        ndarray or CSR."""
+        kwargs = {
+            "accept_sparse": ("csr", "csc", "coo", "bsr", "dia", "dok", "lil"),
+            "accept_large_sparse": True,
+            "dtype": (np.float64, np.float32),
+            "reset": reset,
+        }
+        if isinstance(y, str) and y == "no_validation":
+            return as_float32(validate_data(self, X, **kwargs))
+        X, y = validate_data(self, X, y, multi_output=False, y_numeric=False, **kwargs)
+        return as_float32(X), y
+
+    def _hidden_sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        ok = sizes.ndim == 1 and sizes.size > 0
+        ok = ok and np.issubdtype(sizes.dtype, np.integer) and np.all(sizes > 0)
+        if not ok:
+            raise ValueError(
+                "hidden_layer_sizes must be a positive integer or a sequence of "
+                f"positive integers, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    # --------------------------------------------------------------- net
+    def _build_net(self, n_features, n_outputs, batch_size, device):
+        dense_opt, sparse_opt = _OPTIMIZERS[self.solver]
+        if self.solver == "adam":
+            opt_kwargs = {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+        else:
+            nesterov = self.nesterovs_momentum and self.momentum > 0
+            opt_kwargs = {"momentum": self.momentum, "nesterov": nesterov}
+        return _Net(
+            module=RectifierMLP,
+            module__n_features=n_features,
+            module__n_outputs=n_outputs,
+            module__hidden_layer_sizes=self._hidden_sizes(),
+            module__activation=self.activation,
+            module__dropout=self.dropout,
+            criterion=self._criterion,
+            criterion__reduction="none",
+            optimizer=dense_opt,
+            sparse_optimizer=sparse_opt,
+            lr=self.learning_rate_init,
+            **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
+            max_epochs=self.max_iter,
+            batch_size=batch_size,
+            iterator_train__shuffle=self.shuffle,
+            iterator_train__collate_fn=identity_collate,
+            iterator_valid__collate_fn=identity_collate,
+            iterator_valid__batch_size=max(batch_size, 1024),
+            train_split=None,
+            activation_l1=self.activation_l1,
+            alpha=self.alpha,
+            device=device,
+            verbose=0,
+        )
+
+    def _callbacks(self, early_stopping, incremental):
+        callbacks = []
+        if early_stopping:
+            score = _ValidationScore(self._early_stopping_score)
+            callbacks.append(("valid_score", score))
+        if not incremental:
+            monitor = "valid_score" if early_stopping else "train_loss"
+            stop = EarlyStopping(
+                monitor=monitor,
+                lower_is_better=not early_stopping,
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=early_stopping,
+                sink=print if self.verbose else noop,
+            )
+            callbacks.append(("stopping", stop))
+        if self.verbose >= 2:
+            callbacks.append(("progress", ProgressBar()))
+        return callbacks
+
+    def _train(
+        self, X, y, sample_weight, *, n_outputs, incremental, stratify=None, reset
+    ):
+        """Train the private skorch net on validated data (float32 X, encoded y).
+
+        ``reset`` builds a new net; otherwise training continues the current
+        one. Fitted attributes are updated only once training has finished.
+        """
+        if reset:
+            self._rng = check_random_state(self.random_state)
+        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        early_stopping = self.early_stopping and not incremental
+        full = ArrayDataset(X, y, sample_weight)
+        train, valid = full, None
+        if early_stopping:
+            from sklearn.model_selection import train_test_split
+
+            idx_train, idx_valid = train_test_split(
+                np.arange(X.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=stratify,
+                random_state=seed,
+            )
+            train, valid = full.subset(idx_train), full.subset(idx_valid)
+        n_train = len(train)
+        batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
+        batch_size = min(batch_size, n_train)
+        epochs = 1 if incremental else self.max_iter
+
+        if reset:
+            net = self._build_net(X.shape[1], n_outputs, batch_size, device)
+        else:
+            net = self.net_
+            net.set_params(batch_size=batch_size, device=device)
+            net.module_.to(device)
+        net.callbacks = self._callbacks(early_stopping, incremental)
+        net.verbose = int(self.verbose > 0)
+        net.train_split = None
+        if valid is not None:
+            from skorch.helper import predefined_split
+
+            net.train_split = predefined_split(valid)
+
+        sparse = sp.issparse(X)
+        n_before = len(net.history) if not reset else 0
+        with torch_seed(seed, device):
+            if reset:
+                net.sparse_input = sparse
+                net.initialize()
+            else:
+                net.initialize_callbacks()
+                if net.sparse_input != sparse:
+                    net.sparse_input = sparse
+                    net.initialize_optimizer()
+            net.partial_fit(train, None, epochs=epochs)
+
+        self.net_ = net
+        self.device_ = device
+        history = net.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        scores = [h["valid_score"] for h in history if "valid_score" in h]
+        self.validation_scores_ = scores if early_stopping else None
+        self.best_validation_score_ = max(scores) if early_stopping else None
+        self.best_loss_ = None if early_stopping else min(self.loss_curve_)
+        self.activation_sparsity_ = self._sparsity(full)
+        ran = self.n_iter_ - n_before
+        if not incremental and ran == self.max_iter:
+            stopper = dict(net.callbacks_)["stopping"]
+            if stopper.misses_ < stopper.patience:
+                warnings.warn(
+                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        return self
+
+    # ---------------------------------------------------------- inference
+    def _dataset(self, X):
+        check_is_fitted(self, "net_")
+        return ArrayDataset(self._validate_input(X, reset=False))
+
+    def _outputs(self, X):
+        """Output-layer scores for ``X`` as a float64 tensor on the CPU."""
+        dataset = self._dataset(X)
+        out = map_batches(self.net_, dataset, lambda m, b: m(b)[0].cpu())
+        return torch.cat(out).double()
+
+    def _sparsity(self, dataset):
+        def zeros(module, batch):
+            hidden, _ = module.hidden(batch)
+            return [int((h == 0).sum()) for h in hidden]
+
+        counts = np.sum(map_batches(self.net_, dataset, zeros), axis=0)
+        sizes = np.asarray(self.net_.module__hidden_layer_sizes)
+        return np.atleast_1d(counts) / (len(dataset) * sizes)
+
+    def hidden_activations(self, X, layer=-1):
+        """Return the activations of a hidden layer for ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+        layer : int, default=-1
+            Index of the hidden layer, ``0`` for the first, ``-1`` for the last.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The hidden representation, after the activation function.
+        """
+        dataset = self._dataset(X)
+        n_layers = len(self.net_.module__hidden_layer_sizes)
+        if not isinstance(layer, Integral) or not -n_layers <= layer < n_layers:
+            raise ValueError(
+                f"layer must be an integer in [{-n_layers}, {n_layers - 1}] for "
+                f"a network with {n_layers} hidden layers, got {layer!r}."
+            )
+        out = map_batches(self.net_, dataset, lambda m, b: m.hidden(b)[0][layer].cpu())
+        return torch.cat(out).numpy()
+
+    # ------------------------------------------------------- weights as numpy
+    @property
+    def coefs_(self):
+        """List of weight matrices, ``coefs_[i]`` of shape (n_in, n_out)."""
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        weights = [module.input_layer.weight] + [lay.weight.T for lay in module.layers]
+        return [w.detach().cpu().numpy().copy() for w in weights]
+
+    @property
+    def intercepts_(self):
+        """List of bias vectors, ``intercepts_[i]`` of shape (n_out,)."""
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        biases = [module.input_layer.bias] + [lay.bias for lay in module.layers]
+        return [b.detach().cpu().numpy().copy() for b in biases]
+
+    def __setstate__(self, state):
+        # skorch maps a CUDA-trained net onto the CPU when CUDA is missing;
+        # keep the estimator's resolved device in step with it.
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            self.device_ = str(self.net_.device)

@@ -1,0 +1,369 @@
+"""RectifierMLPClassifier: a scikit-learn classifier over a skorch/PyTorch MLP."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+)
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
+
+from sk_rectifier._base import BaseRectifierMLP
+
+
+def _weighted_accuracy(outputs, y, sample_weight):
+    correct = (outputs.argmax(axis=1) == y).astype(np.float64)
+    return np.average(correct, weights=sample_weight)
+
+
+class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
+    """Deep sparse rectifier network classifier (Glorot, Bordes and Bengio, 2011).
+
+    A multi-layer perceptron trained with PyTorch through skorch, on CPU or GPU,
+    with the rectifier-specific knobs of the paper as plain hyper-parameters:
+    the hidden activation and an L1 penalty on the hidden activations, which
+    makes the hidden representation exactly sparse. Sparse input (for example
+    ``TfidfVectorizer`` output) is never densified: the first layer's cost
+    grows with the number of non-zeros in a batch, not with the vocabulary.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Number of units of each hidden layer.
+    activation : {"relu", "softplus", "tanh", "logistic", "identity"}, \
+            default="relu"
+        Hidden-layer activation. ``"relu"`` is the rectifier ``max(0, x)``;
+        ``"softplus"`` is ``log(1 + exp(x))``.
+    activation_l1 : float, default=0.0
+        Coefficient of the L1 penalty on hidden activations: the batch mean
+        (sample-weighted) of ``sum(|h|)`` over the units of every hidden layer,
+        added to the loss. The paper used about ``1e-3``; larger values give
+        more exact zeros with rectifiers.
+    alpha : float, default=0.0001
+        L2 penalty on the weights (not the biases), scaled as in scikit-learn:
+        ``0.5 * alpha * ||W||^2 / sum(batch sample weights)`` is added to each
+        batch's loss. With sparse input, the first layer's term covers only the
+        weight rows of the features present in the batch (lazy decay), so that
+        a step stays proportional to the batch's non-zeros.
+    dropout : float, default=0.0
+        Dropout probability applied to each hidden layer's output in training.
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer. With sparse input the first layer is updated with
+        :class:`torch.optim.SparseAdam` (``"adam"``) or sparse SGD, which
+        update only the rows a batch touches.
+    learning_rate_init : float, default=0.001
+        Learning rate (constant).
+    momentum : float, default=0.9
+        Momentum for ``solver="sgd"``.
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum with ``solver="sgd"``.
+    beta_1 : float, default=0.9
+        Adam's decay of the first-moment estimate.
+    beta_2 : float, default=0.999
+        Adam's decay of the second-moment estimate.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Whether to shuffle the samples at each epoch.
+    tol : float, default=1e-4
+        Minimal improvement of the training loss (or of the validation accuracy
+        with ``early_stopping``) that counts as progress.
+    n_iter_no_change : int, default=10
+        Epochs without progress after which training stops.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data,
+        stop when its accuracy stops improving, and restore the weights of the
+        best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``; ``"balanced"``
+        uses ``n_samples / (n_classes * np.bincount(y))``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split, for this estimator's fits only. The same seed on the same data
+        on CPU gives identical predictions.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"mps"``. The resolved device is ``device_``.
+    verbose : int, default=0
+        0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.
+    warm_start : bool, default=False
+        Continue training from the current weights on the next call to fit.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Number of epochs run (accumulated over warm starts and partial fits).
+    loss_curve_ : list of float
+        Training loss (penalties included) at each epoch.
+    best_loss_ : float or None
+        Minimum training loss; None with ``early_stopping``.
+    validation_scores_ : list of float or None
+        Validation accuracy at each epoch with ``early_stopping``, else None.
+    best_validation_score_ : float or None
+        Best validation accuracy with ``early_stopping``, else None.
+    coefs_ : list of ndarray
+        Weight matrices; ``coefs_[i]`` has shape (n_in, n_out) of layer i.
+    intercepts_ : list of ndarray
+        Bias vectors; ``intercepts_[i]`` has shape (n_out,).
+    activation_sparsity_ : ndarray of shape (n_hidden_layers,)
+        Fraction of exact zeros in each hidden layer's output on the training
+        data at the end of fit.
+    device_ : str
+        The device the network lives on.
+    net_ : skorch.NeuralNet
+        The private skorch net (an implementation detail).
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : scikit-learn's NumPy multi-layer
+        perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_rectifier import RectifierMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = RectifierMLPClassifier(hidden_layer_sizes=(32,), max_iter=300,
+    ...                              learning_rate_init=0.01, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    >>> clf.activation_sparsity_.shape
+    (1,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRectifierMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _criterion = torch.nn.CrossEntropyLoss
+    _early_stopping_score = staticmethod(_weighted_accuracy)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        activation_l1=0.0,
+        alpha=0.0001,
+        dropout=0.0,
+        solver="adam",
+        learning_rate_init=0.001,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        batch_size="auto",
+        max_iter=200,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.activation_l1 = activation_l1
+        self.alpha = alpha
+        self.dropout = dropout
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    # ---------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse matrices are used as CSR, never densified.
+        y : array-like of shape (n_samples,)
+            Target labels, of any hashable type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss.
+
+        Returns
+        -------
+        self : RectifierMLPClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Target labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss.
+
+        Returns
+        -------
+        self : RectifierMLPClassifier
+            The updated estimator.
+        """
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, which "
+                "sees one chunk of the data at a time; pass a dict of weights."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        state = self.__dict__.copy()
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            # A failed fit leaves the estimator as it was before the call.
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
+        if incremental:
+            warm = not _check_partial_fit_first_call(self, classes)
+        else:
+            warm = self.warm_start and hasattr(self, "net_")
+        X, y = self._validate_input(X, y, reset=not warm)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if not warm and not incremental:
+            self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "RectifierMLPClassifier needs samples of at least 2 classes in y, "
+                f"but y contains only one class: {self.classes_[0]!r}."
+            )
+        unseen = ~np.isin(y, self.classes_)
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels {np.unique(y[unseen]).tolist()} that are not in "
+                f"classes_ {self.classes_.tolist()}: with warm_start or partial_fit, "
+                "y may only use the classes of the first call."
+            )
+        y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
+
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if self.class_weight is not None:
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y
+            )[y_enc]
+            weights = per_class if weights is None else weights * per_class
+        if weights is not None:
+            present = np.unique(y_enc[weights > 0])
+            if not incremental and len(present) < 2:
+                raise ValueError(
+                    "RectifierMLPClassifier needs a positive sample_weight for at "
+                    "least 2 classes, but only one class has one."
+                )
+            weights = np.asarray(weights, dtype=np.float32)
+        return self._train(
+            X,
+            y_enc,
+            weights,
+            n_outputs=len(self.classes_),
+            incremental=incremental,
+            stratify=y_enc,
+            reset=not warm,
+        )
+
+    # ------------------------------------------------------------ predict
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, columns in the order of ``classes_``.
+        """
+        return torch.softmax(self._outputs(X), dim=1).numpy()
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, columns in the order of ``classes_``.
+        """
+        return torch.log_softmax(self._outputs(X), dim=1).numpy()
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        best = self._outputs(X).argmax(dim=1).numpy()
+        return self.classes_[best]

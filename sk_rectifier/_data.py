@@ -1,0 +1,78 @@
+"""From NumPy / SciPy sparse arrays to torch batches.
+
+A :class:`ArrayDataset` builds a whole batch at once (PyTorch's
+``__getitems__`` protocol), so a CSR matrix is sliced once per batch and never
+densified: a sparse batch travels as a torch sparse CSR tensor.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch.utils.data import Dataset
+
+with warnings.catch_warnings():
+    # torch warns once per process that sparse CSR tensors are "beta"; take
+    # that warning here so that building batches stays silent.
+    warnings.simplefilter("ignore")
+    torch.sparse_csr_tensor([0, 0], [], [], size=(1, 1), check_invariants=False)
+
+
+def as_float32(X):
+    """Return ``X`` as a writable float32 C-ordered array or CSR matrix."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        X.sum_duplicates()
+        return X
+    return np.array(X, dtype=np.float32, order="C", copy=True)
+
+
+def identity_collate(batch):
+    """Collate function for datasets that already return whole batches."""
+    return batch
+
+
+class ArrayDataset(Dataset):
+    """Rows of ``X`` (float32 ndarray or CSR), with optional targets and weights.
+
+    ``dataset[list_of_rows]`` returns ``(Xi, yi)`` where ``Xi`` is a dict of
+    tensors ready for :class:`~sk_rectifier._modules.RectifierMLP` plus an
+    optional ``"sample_weight"`` entry.
+    """
+
+    def __init__(self, X, y=None, sample_weight=None):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        return self.__getitems__([i])
+
+    def __getitems__(self, rows):
+        rows = np.asarray(rows, dtype=np.intp)
+        if sp.issparse(self.X):
+            sub = self.X[rows]
+            X = torch.sparse_csr_tensor(
+                torch.from_numpy(sub.indptr.astype(np.int64)),
+                torch.from_numpy(sub.indices.astype(np.int64)),
+                torch.from_numpy(sub.data),
+                size=sub.shape,
+                check_invariants=False,
+            )
+        else:
+            X = torch.from_numpy(self.X[rows])
+        Xi = {"X": X}
+        if self.sample_weight is not None:
+            Xi["sample_weight"] = torch.from_numpy(self.sample_weight[rows])
+        yi = None if self.y is None else torch.from_numpy(self.y[rows])
+        return Xi, yi
+
+    def subset(self, rows):
+        """A new dataset with the given rows."""
+        pick = None if self.y is None else self.y[rows]
+        sw = None if self.sample_weight is None else self.sample_weight[rows]
+        return ArrayDataset(self.X[rows], pick, sw)
