@@ -118,6 +118,14 @@ class _Net(NeuralNet):
         self._step_optimizer(None)
         return step
 
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training=training)
+        if not training:
+            # A DataLoader draws a seed when iterated; give inference its own
+            # generator so that predicting never changes torch's global RNG.
+            iterator.generator = torch.Generator()
+        return iterator
+
     def infer(self, x, **fit_params):
         x = {k: v for k, v in x.items() if k != "sample_weight"}
         return super().infer(x, **fit_params)

@@ -1,0 +1,54 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from sk_rectifier.datasets import ENV_VAR
+
+
+@pytest.fixture(scope="session")
+def data_home():
+    """The shared corpora folder, from $SK_RECTIFIER_DATA.
+
+    Tests that need it are skipped when it is not set, except on CI, where a
+    missing corpus is an error.
+    """
+    folder = os.environ.get(ENV_VAR)
+    if folder is None or not (Path(folder) / "mr").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{ENV_VAR} must point at the shared data on CI: {folder!r}")
+        pytest.skip(f"set {ENV_VAR} to the shared data folder to run this test")
+    return Path(folder)
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """A small, well-separated 3-class problem (dense, no zeros)."""
+    X, y = make_classification(
+        n_samples=240,
+        n_features=12,
+        n_informative=6,
+        n_classes=3,
+        class_sep=2.0,
+        random_state=0,
+    )
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def tiny_text():
+    """A small synthetic two-class corpus for pipeline tests."""
+    rng = np.random.RandomState(0)
+    good = ["great", "fine", "superb", "moving", "funny", "warm", "clever"]
+    bad = ["dull", "awful", "boring", "flat", "weak", "tedious", "bland"]
+    neutral = ["film", "plot", "actor", "scene", "story", "the", "a", "movie"]
+    docs, labels = [], []
+    for i in range(300):
+        label = i % 2
+        words = list(rng.choice(neutral, 6)) + list(rng.choice([bad, good][label], 2))
+        rng.shuffle(words)
+        docs.append(" ".join(words))
+        labels.append(["neg", "pos"][label])
+    return docs, np.array(labels)
