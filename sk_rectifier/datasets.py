@@ -127,3 +127,99 @@ def load_sst2(data_home=None) -> Bunch:
         target_names=np.array(["negative", "positive"]),
         DESCR="Stanford Sentiment Treebank, binary sentence level (Socher et al.).",
     )
+
+
+#: Where Debian's ``dataset-fashion-mnist`` package installs the IDX files.
+FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read a (gzipped) IDX file of unsigned bytes into an ndarray."""
+    import gzip
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    zero, dtype, ndim = raw[0:2], raw[2], raw[3]
+    if zero != b"\x00\x00" or dtype != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes.")
+    shape = tuple(
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(
+            f"{path} is truncated: expected {shape}, got {data.size} bytes."
+        )
+    return data.reshape(shape)
+
+
+def load_fashion_mnist(data_home=None) -> Bunch:
+    """Load Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017) from IDX files.
+
+    Looks in ``<data_home>/fashion-mnist/`` and, when ``data_home`` is None
+    and ``$SK_RECTIFIER_DATA`` is unset, in ``/usr/share/datasets/fashion-mnist``
+    where Debian's ``dataset-fashion-mnist`` package installs it. Files may be
+    gzipped (``train-images-idx3-ubyte.gz``) or not.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding ``fashion-mnist/``.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``train`` (60,000 images) and ``test`` (10,000) Bunches with ``data``
+        (float32 in [0, 1], shape (n, 784)) and ``target`` (int labels 0-9);
+        plus ``target_names``.
+
+    Examples
+    --------
+    >>> from sk_rectifier.datasets import load_fashion_mnist
+    >>> fm = load_fashion_mnist("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FileNotFoundError: Fashion-MNIST train images not found ...
+    """
+    if data_home is None and os.environ.get(ENV_VAR) is None:
+        folder = FASHION_MNIST_DEBIAN
+    else:
+        folder = get_data_home(data_home) / "fashion-mnist"
+
+    def find(stem, what):
+        for name in (f"{stem}.gz", stem):
+            if (folder / name).is_file():
+                return folder / name
+        hint = " (apt-get install dataset-fashion-mnist)" if data_home is None else ""
+        return _require(folder / f"{stem}.gz", what + hint)
+
+    splits = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = _read_idx(
+            find(f"{prefix}-images-idx3-ubyte", f"Fashion-MNIST {split} images")
+        )
+        labels = _read_idx(
+            find(f"{prefix}-labels-idx1-ubyte", f"Fashion-MNIST {split} labels")
+        )
+        splits[split] = Bunch(
+            data=images.reshape(len(images), -1).astype(np.float32) / 255.0,
+            target=labels.astype(int),
+        )
+    return Bunch(
+        **splits,
+        target_names=np.array(
+            [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ]
+        ),
+        DESCR="Fashion-MNIST: 28x28 grey images of 10 kinds of clothing.",
+    )
