@@ -95,13 +95,23 @@ class _Net(NeuralNet):
         self.sparse_optimizer = sparse_optimizer
 
     def initialize_optimizer(self, triggered_directly=None):
+        # Dense weights decay through the optimizer (weight_decay is set at
+        # each step, see train_step); biases never decay; a sparse first
+        # layer has its own row-wise optimizer and its penalty in get_loss.
         first = self.module_.input_layer.weight
-        sparse = [first] if self.sparse_input else []
-        dense = [p for p in self.module_.parameters() if p is not first or not sparse]
+        groups = {"weights": [], "biases": []}
+        for name, p in self.module_.named_parameters():
+            if not (self.sparse_input and p is first):
+                groups["biases" if name.endswith("bias") else "weights"].append(p)
         kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
-        self.optimizer_ = self.optimizer(dense, **kwargs)
-        if sparse:
-            self.sparse_optimizer_ = self.sparse_optimizer(sparse, **kwargs)
+        fused = torch.device(self.device).type in ("cpu", "cuda")
+        self.optimizer_ = self.optimizer(
+            [{"params": groups["weights"]}, {"params": groups["biases"]}],
+            fused=fused,
+            **kwargs,
+        )
+        if self.sparse_input:
+            self.sparse_optimizer_ = self.sparse_optimizer([first], **kwargs)
         elif "sparse_optimizer" in self._optimizers:
             self._unregister_attribute("sparse_optimizer")
             del self.sparse_optimizer_
@@ -115,7 +125,12 @@ class _Net(NeuralNet):
         step = self.train_step_single(batch, **fit_params)
         params = TeeGenerator(self.get_all_learnable_params())
         self.notify("on_grad_computed", named_parameters=params, batch=batch)
+        # L2 on dense weights: 0.5 * alpha * ||W||^2 / total has gradient
+        # (alpha / total) * W, which the optimizer adds as weight decay.
+        Xi, yi = unpack_data(batch)
+        self.optimizer_.param_groups[0]["weight_decay"] = self.alpha / _total(Xi)
         self._step_optimizer(None)
+        self.module_.input_layer.batch_rows = None  # release the batch's graph
         return step
 
     def get_iterator(self, dataset, training=False):
@@ -136,22 +151,31 @@ class _Net(NeuralNet):
         if losses.ndim > 1:
             losses = losses.sum(dim=1)
         weight = X.get("sample_weight")
+        total = _total(X)
         if weight is None:
-            total = losses.new_tensor(float(len(losses)))
             loss = losses.sum() / total
-            l1 = act_l1.mean()
+            l1 = act_l1.sum() / total
         else:
             weight = weight.to(output.device)
-            total = weight.sum()
-            total = torch.where(total > 0, total, torch.ones_like(total))
             loss = (weight * losses).sum() / total
             l1 = (weight * act_l1).sum() / total
         if self.activation_l1:
             loss = loss + self.activation_l1 * l1
         if self.alpha:
-            norm = self.module_.squared_weight_norm()
-            loss = loss + 0.5 * self.alpha * norm / total
+            # The sparse first layer's rows (those in this batch) are penalised
+            # through autograd; the dense weights' value is added for the
+            # record only, their gradient is the optimizer's weight decay.
+            sparse_rows, dense = self.module_.squared_weight_norms()
+            loss = loss + 0.5 * self.alpha * (sparse_rows + dense.detach()) / total
         return loss
+
+
+def _total(X):
+    """Sum of the batch's sample weights (its size without weights), as a
+    float, 1.0 if the weights sum to zero."""
+    weight = X.get("sample_weight")
+    total = len(X["X"]) if weight is None else float(weight.sum())
+    return total if total > 0 else 1.0
 
 
 class _ValidationScore(Callback):

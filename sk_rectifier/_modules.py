@@ -20,6 +20,7 @@ class InputLayer(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(n_features, n_out))
         self.bias = nn.Parameter(torch.zeros(n_out))
+        self.batch_rows = None
 
     def forward(self, X):
         if X.layout != torch.sparse_csr:
@@ -39,12 +40,6 @@ class InputLayer(nn.Module):
         # Kept for the weight penalty of this training step (lazy L2).
         self.batch_rows = rows if self.training else None
         return out + self.bias
-
-    def squared_norm(self):
-        """Sum of squared weights; after a sparse training forward pass, only over
-        the rows of the features present in that batch."""
-        rows = getattr(self, "batch_rows", None)
-        return (self.weight if rows is None else rows).pow(2).sum()
 
 
 class RectifierMLP(nn.Module):
@@ -70,7 +65,7 @@ class RectifierMLP(nn.Module):
             nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])
         )
         self.activation = ACTIVATIONS[activation]()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
         gain = INIT_GAIN[activation]
         for weight in [self.input_layer.weight, *(lay.weight for lay in self.layers)]:
             nn.init.xavier_uniform_(weight, gain=gain)
@@ -95,13 +90,18 @@ class RectifierMLP(nn.Module):
             l1 = l1 + h.abs().sum(dim=1)
         return logits, l1
 
-    def squared_weight_norm(self):
-        """Sum of squared weights of all layers (biases excluded); after a sparse
-        forward pass the first layer counts only the rows that batch used."""
-        total = self.input_layer.squared_norm()
-        for layer in self.layers:
-            total = total + layer.weight.pow(2).sum()
-        return total
+    def squared_weight_norms(self):
+        """Return ``(sparse_rows, dense)``: the sum of squared weights of the
+        first-layer rows used by the last sparse training batch (0 if none),
+        with autograd; and of every dense weight matrix, without autograd."""
+        rows = self.input_layer.batch_rows
+        sparse_rows = rows.pow(2).sum() if rows is not None else 0.0
+        dense = [layer.weight for layer in self.layers]
+        if rows is None:
+            dense.append(self.input_layer.weight)
+        with torch.no_grad():
+            norms = torch.stack([torch.linalg.vector_norm(w) for w in dense])
+        return sparse_rows, norms.square().sum()
 
 
 class LazyAdam(torch.optim.Optimizer):
@@ -143,5 +143,7 @@ class LazyAdam(torch.optim.Optimizer):
                 bias1 = 1 - beta1 ** state["step"]
                 bias2 = 1 - beta2 ** state["step"]
                 denom = (v.sqrt_() / bias2**0.5).add_(group["eps"])
-                p.index_add_(0, rows, m.div_(denom), alpha=-group["lr"] / bias1)
+                updated = p.index_select(0, rows)
+                updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
+                p.index_copy_(0, rows, updated)
         return loss

@@ -1,0 +1,63 @@
+"""The command line demo and the benchmark script, run at tiny sizes."""
+
+import importlib.util
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sk_rectifier.__main__ import demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_quick(data_home):
+    out = io.StringIO()
+    rows = demo(data_home, quick=True, out=out)
+    assert [row["model"].split()[0] for row in rows] == [
+        "logistic",
+        "relu",
+        "softplus",
+        "tanh",
+    ]
+    relu = rows[1]
+    assert relu["sparsity"].shape == (2,) and relu["sparsity"].min() > 0
+    assert rows[2]["sparsity"].max() == 0  # softplus has no exact zeros
+    assert all(0.5 < row["accuracy"] <= 1 for row in rows)
+    assert "sparsity/layer" in out.getvalue()
+
+
+def test_cli_reports_missing_data(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sk_rectifier", "demo", "--data-home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "rt-polarity.pos" in result.stderr and "--data-home" in result.stderr
+
+
+@pytest.mark.slow
+def test_bench_speed_quick(data_home, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "bench_speed", ROOT / "benchmarks" / "bench_speed.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    output = tmp_path / "speed.md"
+    argv = ["--data-home", str(data_home), "--quick", "--repeats", "1"]
+    rows = bench.main(
+        [*argv, "--epochs", "1", "--dense-epochs", "1", "--output", str(output)]
+    )
+    models = {row["model"] for row in rows}
+    assert models == {
+        "RectifierMLPClassifier",
+        "sklearn MLPClassifier",
+        "skorch NeuralNetClassifier",
+    }
+    assert all(row["s_per_epoch"] > 0 for row in rows)
+    table = output.read_text()
+    assert "speed-up vs MLPClassifier" in table and "| 1.0x |" in table
+    assert output.with_suffix(".json").is_file()
