@@ -412,7 +412,7 @@ class BaseRectifierMLP(BaseEstimator):
         sizes = np.asarray(self.net_.module__hidden_layer_sizes)
         return np.atleast_1d(counts) / (len(dataset) * sizes)
 
-    def hidden_activations(self, X, layer=-1):
+    def hidden_activations(self, X, layer: int = -1) -> np.ndarray:
         """Return the activations of a hidden layer for ``X``.
 
         Parameters
@@ -439,7 +439,7 @@ class BaseRectifierMLP(BaseEstimator):
 
     # ------------------------------------------------------- weights as numpy
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[np.ndarray]:
         """List of weight matrices, ``coefs_[i]`` of shape (n_in, n_out)."""
         check_is_fitted(self, "net_")
         module = self.net_.module_
@@ -447,7 +447,7 @@ class BaseRectifierMLP(BaseEstimator):
         return [w.detach().cpu().numpy().copy() for w in weights]
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[np.ndarray]:
         """List of bias vectors, ``intercepts_[i]`` of shape (n_out,)."""
         check_is_fitted(self, "net_")
         module = self.net_.module_

@@ -1,7 +1,10 @@
 """RectifierMLPClassifier: a scikit-learn classifier over a skorch/PyTorch MLP."""
 
+from typing import Any
+
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -157,31 +160,31 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes: int | tuple[int, ...] = (100,),
         *,
-        activation="relu",
-        activation_l1=0.0,
-        alpha=0.0001,
-        dropout=0.0,
-        solver="adam",
-        learning_rate_init=0.001,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        batch_size="auto",
-        max_iter=200,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        class_weight=None,
-        random_state=None,
-        device="auto",
-        verbose=0,
-        warm_start=False,
+        activation: str = "relu",
+        activation_l1: float = 0.0,
+        alpha: float = 0.0001,
+        dropout: float = 0.0,
+        solver: str = "adam",
+        learning_rate_init: float = 0.001,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        batch_size: int | str = "auto",
+        max_iter: int = 200,
+        shuffle: bool = True,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "auto",
+        verbose: int = 0,
+        warm_start: bool = False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -215,7 +218,9 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
 
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> "RectifierMLPClassifier":
         """Fit the network to data.
 
         Parameters
@@ -235,7 +240,13 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> "RectifierMLPClassifier":
         """Run one epoch over ``(X, y)``, continuing from the current weights.
 
         Parameters
@@ -322,7 +333,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         )
 
     # ------------------------------------------------------------ predict
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities.
 
         Parameters
@@ -337,7 +348,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         """
         return torch.softmax(self._outputs(X), dim=1).numpy()
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """Logarithm of the class probabilities.
 
         Parameters
@@ -352,7 +363,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         """
         return torch.log_softmax(self._outputs(X), dim=1).numpy()
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
 
         Parameters
