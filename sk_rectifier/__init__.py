@@ -1,6 +1,11 @@
 """Deep sparse rectifier networks with a scikit-learn API."""
 
+from sk_rectifier._autoencoder import DenoisingAutoencoderTransformer
 from sk_rectifier._classifier import RectifierMLPClassifier
 
 __version__ = "0.1.0"
-__all__ = ["RectifierMLPClassifier", "__version__"]
+__all__ = [
+    "DenoisingAutoencoderTransformer",
+    "RectifierMLPClassifier",
+    "__version__",
+]

@@ -75,6 +75,17 @@ def map_batches(net, dataset, fn):
     return out
 
 
+def hidden_sparsity(net, dataset):
+    """Fraction of exact zeros in each hidden layer's output over ``dataset``."""
+
+    def zeros(module, X):
+        hidden, _ = module.hidden(X)
+        return [(int((h == 0).sum()), h.numel()) for h in hidden]
+
+    counts = np.sum(map_batches(net, dataset, zeros), axis=0)
+    return counts[:, 0] / counts[:, 1]
+
+
 class _Net(NeuralNet):
     """skorch net with a sample-weighted loss, the L1 activation penalty, the L2
     weight penalty and a sparse optimizer for a sparse first layer."""
@@ -98,10 +109,10 @@ class _Net(NeuralNet):
         # Dense weights decay through the optimizer (weight_decay is set at
         # each step, see train_step); biases never decay; a sparse first
         # layer has its own row-wise optimizer and its penalty in get_loss.
-        first = self.module_.input_layer.weight
+        sparse = self.module_.sparse_parameters() if self.sparse_input else []
         groups = {"weights": [], "biases": []}
         for name, p in self.module_.named_parameters():
-            if not (self.sparse_input and p is first):
+            if not any(p is q for q in sparse):
                 groups["biases" if name.endswith("bias") else "weights"].append(p)
         kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
         fused = torch.device(self.device).type in ("cpu", "cuda")
@@ -110,8 +121,8 @@ class _Net(NeuralNet):
             fused=fused,
             **kwargs,
         )
-        if self.sparse_input:
-            self.sparse_optimizer_ = self.sparse_optimizer([first], **kwargs)
+        if sparse:
+            self.sparse_optimizer_ = self.sparse_optimizer(sparse, **kwargs)
         elif "sparse_optimizer" in self._optimizers:
             self._unregister_attribute("sparse_optimizer")
             del self.sparse_optimizer_
@@ -130,7 +141,7 @@ class _Net(NeuralNet):
         Xi, yi = unpack_data(batch)
         self.optimizer_.param_groups[0]["weight_decay"] = self.alpha / _total(Xi)
         self._step_optimizer(None)
-        self.module_.input_layer.batch_rows = None  # release the batch's graph
+        self.module_.release_batch()  # drop references to this batch's graph
         return step
 
     def get_iterator(self, dataset, training=False):
@@ -147,7 +158,10 @@ class _Net(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, act_l1 = y_pred
-        losses = self.criterion_(output, y_true.to(output.device))
+        if y_true is None:  # the module returned per-sample losses itself
+            losses = output
+        else:
+            losses = self.criterion_(output, y_true.to(output.device))
         if losses.ndim > 1:
             losses = losses.sum(dim=1)
         weight = X.get("sample_weight")
@@ -224,6 +238,7 @@ class BaseRectifierMLP(BaseEstimator):
     }
 
     # Subclasses set these.
+    _module = RectifierMLP  # torch module class
     _criterion = None  # torch loss class, built with reduction="none"
     _early_stopping_score = None  # fn(outputs, y, sample_weight) -> float
 
@@ -259,7 +274,17 @@ class BaseRectifierMLP(BaseEstimator):
         return tuple(int(s) for s in sizes)
 
     # --------------------------------------------------------------- net
-    def _build_net(self, n_features, n_outputs, batch_size, device):
+    def _module_kwargs(self, n_features, n_outputs):
+        """Keyword arguments of the torch module for a new net."""
+        return {
+            "n_features": n_features,
+            "n_outputs": n_outputs,
+            "hidden_layer_sizes": self._hidden_sizes(),
+            "activation": self.activation,
+            "dropout": self.dropout,
+        }
+
+    def _build_net(self, module_kwargs, batch_size, device):
         dense_opt, sparse_opt = _OPTIMIZERS[self.solver]
         if self.solver == "adam":
             opt_kwargs = {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
@@ -267,12 +292,8 @@ class BaseRectifierMLP(BaseEstimator):
             nesterov = self.nesterovs_momentum and self.momentum > 0
             opt_kwargs = {"momentum": self.momentum, "nesterov": nesterov}
         return _Net(
-            module=RectifierMLP,
-            module__n_features=n_features,
-            module__n_outputs=n_outputs,
-            module__hidden_layer_sizes=self._hidden_sizes(),
-            module__activation=self.activation,
-            module__dropout=self.dropout,
+            module=self._module,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=self._criterion,
             criterion__reduction="none",
             optimizer=dense_opt,
@@ -294,14 +315,17 @@ class BaseRectifierMLP(BaseEstimator):
 
     def _callbacks(self, early_stopping, incremental):
         callbacks = []
-        if early_stopping:
+        monitor, lower_is_better = "train_loss", True
+        if early_stopping and self._early_stopping_score is not None:
             score = _ValidationScore(self._early_stopping_score)
             callbacks.append(("valid_score", score))
+            monitor, lower_is_better = "valid_score", False
+        elif early_stopping:
+            monitor = "valid_loss"
         if not incremental:
-            monitor = "valid_score" if early_stopping else "train_loss"
             stop = EarlyStopping(
                 monitor=monitor,
-                lower_is_better=not early_stopping,
+                lower_is_better=lower_is_better,
                 patience=self.n_iter_no_change,
                 threshold=self.tol,
                 threshold_mode="abs",
@@ -313,17 +337,11 @@ class BaseRectifierMLP(BaseEstimator):
             callbacks.append(("progress", ProgressBar()))
         return callbacks
 
-    def _train(
-        self, X, y, sample_weight, *, n_outputs, incremental, stratify=None, reset
+    def _fit_net(
+        self, X, y, sample_weight, *, module_kwargs, net, incremental, stratify, seed
     ):
-        """Train the private skorch net on validated data (float32 X, encoded y).
-
-        ``reset`` builds a new net; otherwise training continues the current
-        one. Fitted attributes are updated only once training has finished.
-        """
-        if reset:
-            self._rng = check_random_state(self.random_state)
-        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        """Train a new net (``net=None``) or continue ``net`` on validated data
+        (float32 X, encoded y or None); return the trained net."""
         device = resolve_device(self.device)
         early_stopping = self.early_stopping and not incremental
         full = ArrayDataset(X, y, sample_weight)
@@ -343,10 +361,10 @@ class BaseRectifierMLP(BaseEstimator):
         batch_size = min(batch_size, n_train)
         epochs = 1 if incremental else self.max_iter
 
+        reset = net is None
         if reset:
-            net = self._build_net(X.shape[1], n_outputs, batch_size, device)
+            net = self._build_net(module_kwargs, batch_size, device)
         else:
-            net = self.net_
             net.set_params(batch_size=batch_size, device=device)
             net.module_.to(device)
         net.callbacks = self._callbacks(early_stopping, incremental)
@@ -358,11 +376,12 @@ class BaseRectifierMLP(BaseEstimator):
             net.train_split = predefined_split(valid)
 
         sparse = sp.issparse(X)
-        n_before = len(net.history) if not reset else 0
+        n_before = 0 if reset else len(net.history)
         with torch_seed(seed, device):
             if reset:
                 net.sparse_input = sparse
                 net.initialize()
+                self._initialize_module(net.module_)
             else:
                 net.initialize_callbacks()
                 if net.sparse_input != sparse:
@@ -370,8 +389,47 @@ class BaseRectifierMLP(BaseEstimator):
                     net.initialize_optimizer()
             net.partial_fit(train, None, epochs=epochs)
 
+        if not incremental and len(net.history) - n_before == self.max_iter:
+            stopper = dict(net.callbacks_)["stopping"]
+            if stopper.misses_ < stopper.patience:
+                warnings.warn(
+                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+        return net
+
+    def _initialize_module(self, module):
+        """Hook: set initial weights of a new module (pre-training)."""
+
+    def _next_seed(self, reset):
+        """A torch seed for this call, drawn from ``random_state``."""
+        if reset or not hasattr(self, "_rng"):
+            self._rng = check_random_state(self.random_state)
+        return int(self._rng.randint(np.iinfo(np.int32).max))
+
+    def _train(
+        self, X, y, sample_weight, *, n_outputs, incremental, stratify=None, reset
+    ):
+        """Train the private skorch net on validated data (float32 X, encoded y).
+
+        ``reset`` builds a new net; otherwise training continues the current
+        one. Fitted attributes are updated only once training has finished.
+        """
+        early_stopping = self.early_stopping and not incremental
+        net = self._fit_net(
+            X,
+            y,
+            sample_weight,
+            module_kwargs=self._module_kwargs(X.shape[1], n_outputs),
+            net=None if reset else self.net_,
+            incremental=incremental,
+            stratify=stratify,
+            seed=self._next_seed(reset),
+        )
         self.net_ = net
-        self.device_ = device
+        self.device_ = str(net.device)
         history = net.history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
@@ -379,17 +437,7 @@ class BaseRectifierMLP(BaseEstimator):
         self.validation_scores_ = scores if early_stopping else None
         self.best_validation_score_ = max(scores) if early_stopping else None
         self.best_loss_ = None if early_stopping else min(self.loss_curve_)
-        self.activation_sparsity_ = self._sparsity(full)
-        ran = self.n_iter_ - n_before
-        if not incremental and ran == self.max_iter:
-            stopper = dict(net.callbacks_)["stopping"]
-            if stopper.misses_ < stopper.patience:
-                warnings.warn(
-                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                    "reached and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
+        self.activation_sparsity_ = hidden_sparsity(net, ArrayDataset(X))
         return self
 
     # ---------------------------------------------------------- inference
@@ -402,15 +450,6 @@ class BaseRectifierMLP(BaseEstimator):
         dataset = self._dataset(X)
         out = map_batches(self.net_, dataset, lambda m, b: m(b)[0].cpu())
         return torch.cat(out).double()
-
-    def _sparsity(self, dataset):
-        def zeros(module, batch):
-            hidden, _ = module.hidden(batch)
-            return [int((h == 0).sum()) for h in hidden]
-
-        counts = np.sum(map_batches(self.net_, dataset, zeros), axis=0)
-        sizes = np.asarray(self.net_.module__hidden_layer_sizes)
-        return np.atleast_1d(counts) / (len(dataset) * sizes)
 
     def hidden_activations(self, X, layer: int = -1) -> np.ndarray:
         """Return the activations of a hidden layer for ``X``.
@@ -458,5 +497,7 @@ class BaseRectifierMLP(BaseEstimator):
         # skorch maps a CUDA-trained net onto the CPU when CUDA is missing;
         # keep the estimator's resolved device in step with it.
         super().__setstate__(state)
-        if "net_" in self.__dict__:
-            self.device_ = str(self.net_.device)
+        nets = [self.__dict__.get("net_"), *self.__dict__.get("nets_", [])]
+        nets = [net for net in nets if net is not None]
+        if nets:
+            self.device_ = str(nets[0].device)

@@ -1,18 +1,24 @@
 """RectifierMLPClassifier: a scikit-learn classifier over a skorch/PyTorch MLP."""
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
 )
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from sk_rectifier._base import BaseRectifierMLP
 
@@ -20,6 +26,13 @@ from sk_rectifier._base import BaseRectifierMLP
 def _weighted_accuracy(outputs, y, sample_weight):
     correct = (outputs.argmax(axis=1) == y).astype(np.float64)
     return np.average(correct, weights=sample_weight)
+
+
+def _unlabeled(y):
+    """Mask of the samples labeled -1 (unlabeled, as in sklearn.semi_supervised)."""
+    if y.dtype.kind in "iuf":
+        return y == -1
+    return np.array([isinstance(v, Real) and v == -1 for v in y], dtype=bool)
 
 
 class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
@@ -100,6 +113,15 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.
     warm_start : bool, default=False
         Continue training from the current weights on the next call to fit.
+    pretraining : DenoisingAutoencoderTransformer or None, default=None
+        Unsupervised pre-training: the hidden layers start from the encoder
+        layers of this autoencoder (which must have the same
+        ``hidden_layer_sizes``), then the whole network is fine-tuned. An
+        autoencoder that is already fitted is used as it is; otherwise a clone
+        is fitted inside ``fit`` on all of ``X``. Following
+        :mod:`sklearn.semi_supervised`, samples with ``y == -1`` are unlabeled:
+        they are used for pre-training only, never in the supervised loss, so
+        ``-1`` cannot be a class label when ``pretraining`` is set.
 
     Attributes
     ----------
@@ -128,6 +150,9 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         data at the end of fit.
     device_ : str
         The device the network lives on.
+    pretraining_ : DenoisingAutoencoderTransformer
+        The fitted autoencoder the hidden layers started from (with
+        ``pretraining`` only).
     net_ : skorch.NeuralNet
         The private skorch net (an implementation detail).
 
@@ -154,6 +179,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
     _parameter_constraints: dict = {
         **BaseRectifierMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "pretraining": [HasMethods(["fit", "transform"]), None],
     }
     _criterion = torch.nn.CrossEntropyLoss
     _early_stopping_score = staticmethod(_weighted_accuracy)
@@ -185,6 +211,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         device: str = "auto",
         verbose: int = 0,
         warm_start: bool = False,
+        pretraining: Any = None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -210,6 +237,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.pretraining = pretraining
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -289,6 +317,22 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
             warm = self.warm_start and hasattr(self, "net_")
         X, y = self._validate_input(X, y, reset=not warm)
         y = column_or_1d(y, warn=True)
+        if self.pretraining is not None:
+            unlabeled = _unlabeled(y)
+            if classes is not None and _unlabeled(np.asarray(classes)).any():
+                raise ValueError(
+                    "classes contains -1, which marks unlabeled samples when "
+                    "pretraining is set; it cannot be a class label."
+                )
+            if not warm:
+                self.pretraining_ = self._pretrain(X)
+            if unlabeled.all():
+                raise ValueError(
+                    "y has no labeled sample: every sample is -1 (unlabeled)."
+                )
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X)[~unlabeled]
+            X, y = X[~unlabeled], y[~unlabeled]
         check_classification_targets(y)
         if not warm and not incremental:
             self.classes_ = np.unique(y)
@@ -331,6 +375,35 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
             stratify=y_enc,
             reset=not warm,
         )
+
+    def _pretrain(self, X):
+        """Fit (a clone of) the pre-training autoencoder on all of ``X``, or
+        take it as it is if it is fitted; check that it fits this network."""
+        dae = self.pretraining
+        try:
+            check_is_fitted(dae)
+        except NotFittedError:
+            dae = clone(dae).fit(X)
+        sizes = [w.shape[1] for w in dae.coefs_]
+        if tuple(sizes) != self._hidden_sizes() or dae.n_features_in_ != X.shape[1]:
+            raise ValueError(
+                f"pretraining has {dae.n_features_in_} input features and layers "
+                f"{tuple(sizes)}, but this classifier has {X.shape[1]} features and "
+                f"hidden_layer_sizes={self._hidden_sizes()}; they must match."
+            )
+        return dae
+
+    def _initialize_module(self, module):
+        # Start the hidden layers from the pre-trained encoder layers.
+        if self.pretraining is None:
+            return
+        weights, biases = self.pretraining_.coefs_, self.pretraining_.intercepts_
+        with torch.no_grad():
+            module.input_layer.weight.copy_(torch.from_numpy(weights[0]))
+            module.input_layer.bias.copy_(torch.from_numpy(biases[0]))
+            for layer, weight, bias in zip(module.layers, weights[1:], biases[1:]):
+                layer.weight.copy_(torch.from_numpy(weight.T))
+                layer.bias.copy_(torch.from_numpy(bias))
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -90,6 +90,14 @@ class RectifierMLP(nn.Module):
             l1 = l1 + h.abs().sum(dim=1)
         return logits, l1
 
+    def sparse_parameters(self):
+        """Parameters whose gradient is sparse when the input is sparse."""
+        return [self.input_layer.weight]
+
+    def release_batch(self):
+        """Forget the rows kept from the last training batch."""
+        self.input_layer.batch_rows = None
+
     def squared_weight_norms(self):
         """Return ``(sparse_rows, dense)``: the sum of squared weights of the
         first-layer rows used by the last sparse training batch (0 if none),
@@ -147,3 +155,168 @@ class LazyAdam(torch.optim.Optimizer):
                 updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
                 p.index_copy_(0, rows, updated)
         return loss
+
+
+#: Reconstruction strategies: output activation and per-entry loss.
+RECONSTRUCTIONS = ("softplus_squared", "sigmoid_cross_entropy", "linear_squared")
+
+
+def corrupt(X, kind, level):
+    """Return a corrupted copy of a dense or sparse CSR batch ``X``.
+
+    ``masking`` zeroes each entry with probability ``level``;
+    ``salt_and_pepper`` sets each entry, with probability ``level``, to 0 or 1
+    with equal odds; ``gaussian`` adds noise of standard deviation ``level``.
+    On a sparse batch only the stored entries are corrupted (the zeros of a
+    bag of words stay zeros), so the cost stays O(non-zeros).
+    """
+    if level == 0:
+        return X
+    sparse = X.layout == torch.sparse_csr
+    values = X.values() if sparse else X
+    if kind == "masking":
+        values = values * (torch.rand_like(values) >= level)
+    elif kind == "salt_and_pepper":
+        hit = torch.rand_like(values) < level
+        salt = (torch.rand_like(values) < 0.5).to(values.dtype)
+        values = torch.where(hit, salt, values)
+    else:  # gaussian
+        values = values + level * torch.randn_like(values)
+    if not sparse:
+        return values
+    return torch.sparse_csr_tensor(
+        X.crow_indices(), X.col_indices(), values, X.shape, check_invariants=False
+    )
+
+
+class DenoisingLayer(nn.Module):
+    """One denoising autoencoder layer: a (sparse-capable) encoder, a decoder.
+
+    ``forward(X)`` corrupts ``X`` (in training mode), encodes it, decodes and
+    returns ``(loss, l1)``: the per-sample reconstruction loss against the clean
+    ``X`` (summed over features) and the per-sample sum of ``|h|``.
+
+    For a sparse ``X`` the reconstruction is *sampled*: the decoder computes
+    only the features present in the batch plus as many features drawn at
+    random from the others, whose loss is re-weighted so that the sum over
+    features is estimated without bias. A step then costs
+    O(batch x distinct features in the batch x units), not O(vocabulary).
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_hidden: int,
+        activation: str = "relu",
+        reconstruction: str = "linear_squared",
+        corruption: str = "masking",
+        corruption_level: float = 0.0,
+        tied_weights: bool = True,
+        target_scale=None,
+    ):
+        super().__init__()
+        self.input_layer = InputLayer(n_features, n_hidden)
+        self.activation = ACTIVATIONS[activation]()
+        self.reconstruction = reconstruction
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.decoder_weight = (
+            None if tied_weights else nn.Parameter(torch.empty(n_features, n_hidden))
+        )
+        self.decoder_bias = nn.Parameter(torch.zeros(n_features))
+        scale = torch.ones(n_features) if target_scale is None else target_scale
+        self.register_buffer(
+            "target_scale", torch.as_tensor(scale, dtype=torch.float32)
+        )
+        gain = INIT_GAIN[activation]
+        nn.init.xavier_uniform_(self.input_layer.weight, gain=gain)
+        if self.decoder_weight is not None:
+            nn.init.xavier_uniform_(self.decoder_weight, gain=gain)
+        self.batch_decoder_rows = None
+
+    @property
+    def _decoder(self):
+        """Decoder weight, shape (n_features, n_hidden) (tied: the encoder's)."""
+        tied = self.decoder_weight is None
+        return self.input_layer.weight if tied else self.decoder_weight
+
+    def encode(self, X):
+        return self.activation(self.input_layer(X))
+
+    def hidden(self, X):
+        """``([h], h)``: the code, in the form the sparsity measures expect."""
+        h = self.encode(X)
+        return [h], h
+
+    def decode(self, h):
+        """Reconstruction in input space (after the output activation and
+        undoing the target scaling), for all features."""
+        z = torch.addmm(self.decoder_bias, h, self._decoder.T)
+        if self.reconstruction == "softplus_squared":
+            z = F.softplus(z)
+        elif self.reconstruction == "sigmoid_cross_entropy":
+            z = torch.sigmoid(z)
+        return z * self.target_scale
+
+    def _entry_loss(self, z, target):
+        if self.reconstruction == "sigmoid_cross_entropy":
+            return F.binary_cross_entropy_with_logits(
+                z, target.clamp(0, 1), reduction="none"
+            )
+        if self.reconstruction == "softplus_squared":
+            z = F.softplus(z)
+        return (z - target) ** 2
+
+    def forward(self, X):
+        noisy = (
+            corrupt(X, self.corruption, self.corruption_level) if self.training else X
+        )
+        h = self.encode(noisy)
+        l1 = h.abs().sum(dim=1)
+        if X.layout != torch.sparse_csr:
+            z = torch.addmm(self.decoder_bias, h, self._decoder.T)
+            return self._entry_loss(z, X / self.target_scale).sum(dim=1), l1
+        n_rows, n_features = X.shape
+        present, inverse = torch.unique(X.col_indices(), return_inverse=True)
+        draws = torch.randint(n_features, (len(present),), device=X.device)
+        absent = draws[~torch.isin(draws, present)]
+        cols = torch.cat([present, absent])
+        weight = torch.ones(len(cols), device=X.device)
+        if len(absent):
+            weight[len(present) :] = (n_features - len(present)) / len(absent)
+        counts = X.crow_indices().diff()
+        rows = torch.repeat_interleave(torch.arange(n_rows, device=X.device), counts)
+        target = h.new_zeros(n_rows, len(cols))
+        target[rows, inverse] = X.values()
+        decoder_rows = F.embedding(cols, self._decoder, sparse=True)
+        if self.training and self.decoder_weight is not None:
+            self.batch_decoder_rows = decoder_rows
+        z = torch.addmm(self.decoder_bias[cols], h, decoder_rows.T)
+        loss = self._entry_loss(z, target / self.target_scale[cols])
+        return (loss * weight).sum(dim=1), l1
+
+    def sparse_parameters(self):
+        """Parameters whose gradient is sparse when the input is sparse."""
+        tied = self.decoder_weight is None
+        return [self.input_layer.weight] + ([] if tied else [self.decoder_weight])
+
+    def release_batch(self):
+        """Forget the rows kept from the last training batch."""
+        self.input_layer.batch_rows = None
+        self.batch_decoder_rows = None
+
+    def squared_weight_norms(self):
+        """``(sparse_rows, dense)`` as in :meth:`RectifierMLP.squared_weight_norms`;
+        a tied decoder is the encoder and is counted once."""
+        sparse_rows, dense = 0.0, []
+        for rows, weight in (
+            (self.input_layer.batch_rows, self.input_layer.weight),
+            (self.batch_decoder_rows, self.decoder_weight),
+        ):
+            if rows is not None:
+                sparse_rows = sparse_rows + rows.pow(2).sum()
+            elif weight is not None:
+                dense.append(weight)
+        with torch.no_grad():
+            norms = [torch.linalg.vector_norm(w).square() for w in dense]
+            return sparse_rows, torch.stack(norms).sum() if norms else torch.zeros(())
