@@ -310,6 +310,7 @@ class DenoisingAutoencoderTransformer(
                 "corruption_level": levels[k],
                 "tied_weights": self.tied_weights,
                 "target_scale": self._target_scale(codes, reconstruction),
+                "target_mean": np.asarray(codes.mean(axis=0)).ravel(),
             }
             net = self._fit_net(
                 codes,

@@ -213,6 +213,7 @@ class DenoisingLayer(nn.Module):
         corruption_level: float = 0.0,
         tied_weights: bool = True,
         target_scale=None,
+        target_mean=None,
     ):
         super().__init__()
         self.input_layer = InputLayer(n_features, n_hidden)
@@ -228,6 +229,19 @@ class DenoisingLayer(nn.Module):
         self.register_buffer(
             "target_scale", torch.as_tensor(scale, dtype=torch.float32)
         )
+        if target_mean is not None:
+            # Start the output at the features' mean (in output space), so that
+            # the many zeros of sparse input are reconstructed from the start.
+            mean = torch.as_tensor(target_mean, dtype=torch.float32)
+            mean = mean / self.target_scale
+            if reconstruction == "sigmoid_cross_entropy":
+                start = torch.logit(mean.clamp(1e-6, 1 - 1e-6))
+            elif reconstruction == "softplus_squared":
+                start = torch.log(torch.expm1(mean.clamp_min(1e-6)))
+            else:
+                start = mean
+            with torch.no_grad():
+                self.decoder_bias.copy_(start)
         gain = INIT_GAIN[activation]
         nn.init.xavier_uniform_(self.input_layer.weight, gain=gain)
         if self.decoder_weight is not None:
