@@ -42,8 +42,9 @@ from sk_rectifier.datasets import load_mr
 HERE = Path(__file__).resolve().parent
 
 
-def run_seed(docs, y, docs_test, y_test, n_labeled, hidden, dae_epochs, seed):
+def run_seed(docs, y, docs_test, y_test, args, seed):
     """Accuracies of the four contenders for one labeled subset."""
+    n_labeled, hidden = args.n_labeled, (args.hidden,)
     rng = np.random.RandomState(seed)
     labeled = np.zeros(len(y), dtype=bool)
     for label in np.unique(y):  # stratified choice of the labeled reviews
@@ -57,6 +58,8 @@ def run_seed(docs, y, docs_test, y_test, n_labeled, hidden, dae_epochs, seed):
             hidden_layer_sizes=hidden,
             early_stopping=True,
             validation_fraction=0.2,
+            learning_rate_init=args.lr,
+            n_iter_no_change=args.patience,
             random_state=seed,
             **kwargs,
         )
@@ -64,7 +67,7 @@ def run_seed(docs, y, docs_test, y_test, n_labeled, hidden, dae_epochs, seed):
     dae = DenoisingAutoencoderTransformer(
         hidden_layer_sizes=hidden,
         corruption_level=0.25,
-        max_iter=dae_epochs,
+        max_iter=args.dae_epochs,
         random_state=seed,
     )
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
@@ -111,7 +114,9 @@ def main(argv=None):
     parser.add_argument("--data-home", required=True, help="folder holding mr/")
     parser.add_argument("--n-labeled", type=int, default=500)
     parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--dae-epochs", type=int, default=10)
+    parser.add_argument("--dae-epochs", type=int, default=20)
+    parser.add_argument("--lr", type=float, default=0.01, help="classifier's")
+    parser.add_argument("--patience", type=int, default=20, help="n_iter_no_change")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (tests)")
     parser.add_argument(
@@ -127,22 +132,10 @@ def main(argv=None):
     docs, docs_test, y, y_test = train_test_split(
         docs, y, test_size=0.2, stratify=y, random_state=0
     )
-    hidden = (args.hidden,)
     results = []
     for seed in range(args.seeds):
         print(f"seed {seed}")
-        results.append(
-            run_seed(
-                docs,
-                y,
-                docs_test,
-                y_test,
-                args.n_labeled,
-                hidden,
-                args.dae_epochs,
-                seed,
-            )
-        )
+        results.append(run_seed(docs, y, docs_test, y_test, args, seed))
     names = list(results[0][0])
     lines = [
         "# Pre-training with few labels (MR)",
@@ -153,9 +146,10 @@ def main(argv=None):
         f"{len(docs)} training reviews, {args.n_labeled} of them labeled, the rest "
         f"unlabeled; {len(docs_test)} test reviews. One hidden layer of "
         f"{args.hidden} rectifier units; autoencoder: masking noise 0.25, "
-        f"{args.dae_epochs} epochs; classifier: early stopping on 20% of the "
-        f"labeled reviews. Test accuracy, median over {args.seeds} labeled subsets "
-        "(the individual runs in brackets).",
+        f"{args.dae_epochs} epochs; classifiers (with and without pre-training "
+        f"alike): learning_rate_init={args.lr}, early stopping on 20% of the "
+        f"labeled reviews with n_iter_no_change={args.patience}. Test accuracy, "
+        f"median over {args.seeds} labeled subsets (the individual runs listed).",
         "",
         "| model | test accuracy | runs |",
         "|---|---:|---|",

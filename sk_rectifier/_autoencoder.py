@@ -285,13 +285,7 @@ class DenoisingAutoencoderTransformer(
         self : DenoisingAutoencoderTransformer
             The fitted transformer.
         """
-        state = self.__dict__.copy()
-        try:
-            return self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return self._atomically(self._fit, X)
 
     def _fit(self, X):
         X = self._validate_input(X, reset=True)

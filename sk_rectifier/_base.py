@@ -400,6 +400,17 @@ class BaseRectifierMLP(BaseEstimator):
                 )
         return net
 
+    def _atomically(self, fit, *args):
+        """Run ``fit(*args)``; if it raises, put the estimator's attributes back
+        as they were, so that a failed fit leaves a fitted model unchanged."""
+        state = self.__dict__.copy()
+        try:
+            return fit(*args)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
     def _initialize_module(self, module):
         """Hook: set initial weights of a new module (pre-training)."""
 

@@ -301,14 +301,9 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        state = self.__dict__.copy()
-        try:
-            return self._fit_unsafe(X, y, sample_weight, incremental, classes)
-        except BaseException:
-            # A failed fit leaves the estimator as it was before the call.
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return self._atomically(
+            self._fit_unsafe, X, y, sample_weight, incremental, classes
+        )
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
         if incremental:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import make_classification
 
 from sk_rectifier.datasets import ENV_VAR
@@ -52,3 +53,15 @@ def tiny_text():
         docs.append(" ".join(words))
         labels.append(["neg", "pos"][label])
     return docs, np.array(labels)
+
+
+@pytest.fixture
+def forbid_densify(monkeypatch):
+    """Make densifying a SciPy CSR matrix an error for the test's duration."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a sparse matrix was densified")
+
+    for cls in (sp.csr_matrix, sp.csr_array):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)

@@ -41,11 +41,7 @@ def test_cli_reports_missing_data(tmp_path):
 
 @pytest.mark.slow
 def test_bench_speed_quick(data_home, tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "bench_speed", ROOT / "benchmarks" / "bench_speed.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load("bench_speed")
     output = tmp_path / "speed.md"
     argv = ["--data-home", str(data_home), "--quick", "--repeats", "1"]
     rows = bench.main(
@@ -61,3 +57,29 @@ def test_bench_speed_quick(data_home, tmp_path):
     table = output.read_text()
     assert "speed-up vs MLPClassifier" in table and "| 1.0x |" in table
     assert output.with_suffix(".json").is_file()
+
+
+@pytest.mark.slow
+def test_bench_pretraining_quick(data_home, tmp_path):
+    bench = _load("bench_pretraining")
+    output = tmp_path / "pretraining.md"
+    argv = ["--data-home", str(data_home), "--quick", "--seeds", "1"]
+    argv += ["--n-labeled", "100", "--hidden", "16", "--dae-epochs", "2"]
+    scores = bench.main([*argv, "--output", str(output)])
+    assert set(scores) == {
+        "TF-IDF + LogisticRegression",
+        "RectifierMLPClassifier, no pre-training",
+        "RectifierMLPClassifier(pretraining=DAE)",
+        "DAE features + LogisticRegression",
+    }
+    assert all(0 <= s[0] <= 1 for s in scores.values())
+    assert "Exact sparsity" in output.read_text()
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "benchmarks" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
