@@ -229,3 +229,22 @@ def test_text_pipelines_and_grid_search(tiny_text):
     y_semi[150:] = -1  # unlabeled: pre-training only
     grid.fit(docs, y_semi)
     assert len(grid.cv_results_["params"]) == 4
+
+
+def test_early_stopping_on_validation_reconstruction_loss(digits):
+    X, _ = digits
+    dae = make_dae(
+        hidden_layer_sizes=(16,),
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=0.5,  # demand large improvements: stops early
+        max_iter=100,
+    ).fit(X)
+    net = dae.nets_[0]
+    assert dae.n_iter_ < 100
+    assert "valid_loss" in net.history[-1]
+    losses = net.history[:, "valid_loss"]
+    # it stopped because the validation loss did not improve by tol during the
+    # last n_iter_no_change epochs
+    best_before = min(losses[:-2])
+    assert all(loss > best_before - 0.5 for loss in losses[-2:])
