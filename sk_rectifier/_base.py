@@ -208,6 +208,51 @@ class _ValidationScore(Callback):
         net.history.record("valid_score", float(score))
 
 
+def _module_state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+class _TrainingGuard(Callback):
+    """Keeps the weights of the last completed epoch whose loss was finite.
+
+    If an epoch's loss (or a weight) becomes NaN or infinite, the weights of
+    the previous epoch come back, the optimizer restarts and training stops
+    (``event_ = "diverged"``). If training is interrupted (KeyboardInterrupt,
+    which skorch catches) in the middle of an epoch, the weights of the last
+    completed epoch come back (``event_ = "interrupted"``). In both cases the
+    unfinished epoch is dropped from the history.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.snapshot_ = _module_state(net.module_)
+        self.in_epoch_ = False
+        self.event_ = None
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.in_epoch_ = True
+
+    def on_epoch_end(self, net, **kwargs):
+        self.in_epoch_ = False
+        finite = np.isfinite(net.history[-1, "train_loss"]) and all(
+            bool(torch.isfinite(p).all()) for p in net.module_.parameters()
+        )
+        if not finite:
+            self._restore(net, "diverged")
+            net.initialize_optimizer()
+            raise KeyboardInterrupt  # how skorch callbacks stop training
+        self.snapshot_ = _module_state(net.module_)
+
+    def on_train_end(self, net, **kwargs):
+        if self.in_epoch_:
+            self._restore(net, "interrupted")
+
+    def _restore(self, net, event):
+        net.module_.load_state_dict(self.snapshot_)
+        del net.history[-1]
+        self.event_ = event
+        self.in_epoch_ = False
+
+
 class BaseRectifierMLP(BaseEstimator):
     """Shared parameters and training machinery of the rectifier estimators."""
 
@@ -314,7 +359,7 @@ class BaseRectifierMLP(BaseEstimator):
         )
 
     def _callbacks(self, early_stopping, incremental):
-        callbacks = []
+        callbacks = [("guard", _TrainingGuard())]
         monitor, lower_is_better = "train_loss", True
         if early_stopping and self._early_stopping_score is not None:
             score = _ValidationScore(self._early_stopping_score)
@@ -367,6 +412,7 @@ class BaseRectifierMLP(BaseEstimator):
         else:
             net.set_params(batch_size=batch_size, device=device)
             net.module_.to(device)
+            net.alpha, net.activation_l1 = self.alpha, self.activation_l1
         net.callbacks = self._callbacks(early_stopping, incremental)
         net.verbose = int(self.verbose > 0)
         net.train_split = None
@@ -384,12 +430,42 @@ class BaseRectifierMLP(BaseEstimator):
                 self._initialize_module(net.module_)
             else:
                 net.initialize_callbacks()
-                if net.sparse_input != sparse:
+                if net.sparse_input != sparse or not incremental:
+                    # a new fit (warm_start) restarts the optimizer with the
+                    # current learning rate, as scikit-learn's MLP does
                     net.sparse_input = sparse
+                    net.lr = self.learning_rate_init
                     net.initialize_optimizer()
             net.partial_fit(train, None, epochs=epochs)
 
-        if not incremental and len(net.history) - n_before == self.max_iter:
+        epoch = len(net.history)
+        event = dict(net.callbacks_)["guard"].event_
+        if event == "diverged" and epoch == 0:
+            raise ValueError(
+                f"Training diverged: the loss became NaN or infinite in epoch "
+                f"{epoch + 1}, before any epoch completed with a finite loss. "
+                f"Lower learning_rate_init (now {self.learning_rate_init}) or "
+                "scale the input."
+            )
+        if event == "diverged":
+            warnings.warn(
+                f"Training diverged: the loss became NaN or infinite in epoch "
+                f"{epoch + 1}; training stopped and the weights of epoch {epoch} "
+                f"were kept. Lower learning_rate_init (now "
+                f"{self.learning_rate_init}) or scale the input.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        if event == "interrupted":
+            warnings.warn(
+                f"Training was interrupted during epoch {epoch + 1}; the weights "
+                f"of the last completed epoch ({epoch}) were kept. Fit again "
+                "with warm_start=True to resume.",
+                UserWarning,
+                stacklevel=4,
+            )
+        net.interrupted_ = event == "interrupted"
+        if event is None and not incremental and epoch - n_before == self.max_iter:
             stopper = dict(net.callbacks_)["stopping"]
             if stopper.misses_ < stopper.patience:
                 warnings.warn(
@@ -447,7 +523,9 @@ class BaseRectifierMLP(BaseEstimator):
         scores = [h["valid_score"] for h in history if "valid_score" in h]
         self.validation_scores_ = scores if early_stopping else None
         self.best_validation_score_ = max(scores) if early_stopping else None
-        self.best_loss_ = None if early_stopping else min(self.loss_curve_)
+        self.best_loss_ = min(self.loss_curve_, default=None)
+        if early_stopping:
+            self.best_loss_ = None
         self.activation_sparsity_ = hidden_sparsity(net, ArrayDataset(X))
         return self
 
