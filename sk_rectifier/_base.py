@@ -245,6 +245,9 @@ class _TrainingGuard(Callback):
     def on_train_end(self, net, **kwargs):
         if self.in_epoch_:
             self._restore(net, "interrupted")
+        # no tensors may stay in callbacks: a net pickled on a GPU must load
+        # on a machine without one (skorch maps only module/optimizer state)
+        del self.snapshot_
 
     def _restore(self, net, event):
         net.module_.load_state_dict(self.snapshot_)

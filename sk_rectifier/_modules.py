@@ -237,7 +237,11 @@ class DenoisingLayer(nn.Module):
             if reconstruction == "sigmoid_cross_entropy":
                 start = torch.logit(mean.clamp(1e-6, 1 - 1e-6))
             elif reconstruction == "softplus_squared":
-                start = torch.log(torch.expm1(mean.clamp_min(1e-6)))
+                # inverse softplus; softplus(x) = x to float precision above 20
+                mean = mean.clamp_min(1e-6)
+                start = torch.where(
+                    mean > 20, mean, torch.log(torch.expm1(mean.clamp_max(20)))
+                )
             else:
                 start = mean
             with torch.no_grad():

@@ -12,12 +12,14 @@ not: a loaded model predicts identically, and fitting it again with
 ``warm_start=True`` continues from its weights with a fresh optimizer).
 """
 
+import hashlib
 import inspect
 import json
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -175,7 +177,12 @@ def save(estimator, path) -> None:
 
     check_is_fitted(estimator)
     description, tensors = _describe(estimator, {})
-    header = {"format": FORMAT, "version": FORMAT_VERSION, "estimator": description}
+    header = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "estimator": description,
+        "sha256": _digest(tensors),
+    }
     save_file(tensors, str(path), metadata={FORMAT: json.dumps(header)})
 
 
@@ -219,6 +226,8 @@ def load(path, device: str = "auto"):
         header = json.loads(metadata[FORMAT])
         if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
             raise UnsafeFileError(f"unsupported format {header.get('format')!r}")
+        if header.get("sha256") != _digest(tensors):
+            raise UnsafeFileError("the weights do not match their checksum")
         return _build(header["estimator"], tensors, "", resolve_device(device))
     except UnsafeFileError as exc:
         raise UnsafeFileError(
@@ -229,6 +238,16 @@ def load(path, device: str = "auto"):
             f"{path} is not a valid sk_rectifier model (foreign or altered): "
             f"{type(exc).__name__}: {exc}"
         ) from None
+
+
+def _digest(tensors):
+    """SHA-256 over the tensors' names, shapes, dtypes and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].contiguous()
+        digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
 def _build(description, tensors, prefix, device="cpu"):
