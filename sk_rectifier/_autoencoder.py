@@ -1,6 +1,7 @@
 """DenoisingAutoencoderTransformer: stacked denoising autoencoders, greedy
 layer-wise, with the rectifier-specific reconstructions of Glorot et al."""
 
+import warnings
 from numbers import Real
 from typing import Any
 
@@ -139,6 +140,11 @@ class DenoisingAutoencoderTransformer(
 
     Notes
     -----
+    If training is interrupted (KeyboardInterrupt), the layer being trained
+    keeps the weights of its last completed epoch and the layers above it are
+    not trained: the stack is shorter, ``transform`` returns the code of its top
+    layer, and a warning says so.
+
     Cost with sparse input: the encoder costs O(non-zeros x units) per batch.
     The decoder reconstructs the batch's distinct features plus as many
     features sampled from the others (their loss re-weighted for an unbiased
@@ -320,6 +326,15 @@ class DenoisingAutoencoderTransformer(
             codes = _encode(net, codes)
             nets.append(net)
             reconstructions.append(reconstruction)
+            if net.interrupted_ and k + 1 < len(sizes):
+                warnings.warn(
+                    f"Training was interrupted in layer {k + 1}: the stack keeps "
+                    f"its first {k + 1} of {len(sizes)} layers; fit again to train "
+                    "them all.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                break
         self.nets_ = nets
         self.device_ = str(nets[0].device)
         self.reconstruction_ = reconstructions

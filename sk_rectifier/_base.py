@@ -460,10 +460,11 @@ class BaseRectifierMLP(BaseEstimator):
                 stacklevel=4,
             )
         if event == "interrupted":
+            resume = "warm_start" in self.get_params()
             warnings.warn(
                 f"Training was interrupted during epoch {epoch + 1}; the weights "
-                f"of the last completed epoch ({epoch}) were kept. Fit again "
-                "with warm_start=True to resume.",
+                f"of the last completed epoch ({epoch}) were kept."
+                + (" Fit again with warm_start=True to resume." if resume else ""),
                 UserWarning,
                 stacklevel=4,
             )

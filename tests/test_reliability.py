@@ -424,3 +424,15 @@ def test_million_column_sparse_fit_stays_small(cls):
     )
     growth_mb = int(result.stdout.split()[-1])
     assert growth_mb < 700, f"peak RSS grew by {growth_mb} MB during fit"
+
+
+def test_keyboard_interrupt_in_an_autoencoder_keeps_the_trained_layers(
+    data, monkeypatch
+):
+    X, _ = data
+    _interrupt_after(monkeypatch, 4)  # layer 1 runs 3 epochs of 1 step
+    with pytest.warns(UserWarning, match="interrupted in layer 2"):
+        dae = autoencoder(hidden_layer_sizes=(8, 4, 2), max_iter=3, tol=0).fit(X)
+    assert dae.n_iter_per_layer_ == [3, 1]
+    assert dae.transform(X).shape == (60, 4)
+    assert np.isfinite(dae.transform(X)).all()
