@@ -10,8 +10,8 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -296,9 +296,9 @@ class BaseRectifierMLP(BaseEstimator):
         return tags
 
     # ----------------------------------------------------------- validation
-    def _validate_input(self, X, y="no_validation", reset=True):
-        """Validate ``X`` (and ``y`` unless "no_validation"); return X as float32
-        ndarray or CSR."""
+    def _validate_input(self, X, y="no_validation", reset=True, regression=False):
+        """Validate ``X`` (and ``y`` unless "no_validation"; numeric and possibly
+        2-D for ``regression``); return X as float32 ndarray or CSR."""
         kwargs = {
             "accept_sparse": ("csr", "csc", "coo", "bsr", "dia", "dok", "lil"),
             "accept_large_sparse": True,
@@ -307,7 +307,9 @@ class BaseRectifierMLP(BaseEstimator):
         }
         if isinstance(y, str) and y == "no_validation":
             return as_float32(validate_data(self, X, **kwargs))
-        X, y = validate_data(self, X, y, multi_output=False, y_numeric=False, **kwargs)
+        X, y = validate_data(
+            self, X, y, multi_output=regression, y_numeric=regression, **kwargs
+        )
         return as_float32(X), y
 
     def _hidden_sizes(self):
@@ -491,8 +493,34 @@ class BaseRectifierMLP(BaseEstimator):
             self.__dict__.update(state)
             raise
 
+    def _pretrain(self, X):
+        """Fit (a clone of) the pre-training autoencoder on all of ``X``, or
+        take it as it is if it is fitted; check that it fits this network."""
+        dae = self.pretraining
+        try:
+            check_is_fitted(dae)
+        except NotFittedError:
+            dae = clone(dae).fit(X)
+        sizes = [w.shape[1] for w in dae.coefs_]
+        if tuple(sizes) != self._hidden_sizes() or dae.n_features_in_ != X.shape[1]:
+            raise ValueError(
+                f"pretraining has {dae.n_features_in_} input features and layers "
+                f"{tuple(sizes)}, but this network has {X.shape[1]} features and "
+                f"hidden_layer_sizes={self._hidden_sizes()}; they must match."
+            )
+        return dae
+
     def _initialize_module(self, module):
-        """Hook: set initial weights of a new module (pre-training)."""
+        # Start the hidden layers from the pre-trained encoder layers.
+        if getattr(self, "pretraining", None) is None:
+            return
+        weights, biases = self.pretraining_.coefs_, self.pretraining_.intercepts_
+        with torch.no_grad():
+            module.input_layer.weight.copy_(torch.from_numpy(weights[0]))
+            module.input_layer.bias.copy_(torch.from_numpy(biases[0]))
+            for layer, weight, bias in zip(module.layers, weights[1:], biases[1:]):
+                layer.weight.copy_(torch.from_numpy(weight.T))
+                layer.bias.copy_(torch.from_numpy(bias))
 
     def _next_seed(self, reset):
         """A torch seed for this call, drawn from ``random_state``."""

