@@ -89,11 +89,12 @@ def test_mnist5k_and_rotten_tomatoes_from_data_home(tmp_path):
     import bz2
 
     (tmp_path / "mnist5k").mkdir()
-    rows = np.c_[np.arange(6) % 10, np.random.RandomState(0).randint(0, 256, (6, 784))]
+    rows = np.c_[np.random.RandomState(0).randint(0, 256, (6, 784)), np.arange(6)]
     with gzip.open(tmp_path / "mnist5k" / "mnist_5k.csv.gz", "wt") as f:
         np.savetxt(f, rows, fmt="%d", delimiter=",")
     m = datasets.load_mnist5k(tmp_path)
     assert m.data.shape == (6, 784) and m.data.max() <= 1.0
+    np.testing.assert_array_equal(m.target, np.arange(6))
     (tmp_path / "rotten_tomatoes").mkdir()
     csv = "category,text\nfresh,a fine film\nrotten,dull\nplot,a man walks\n"
     with bz2.open(

@@ -83,3 +83,42 @@ def _load(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.mark.slow
+def test_reproduce_digits_quick(tmp_path):
+    from sk_rectifier._reproduce import reproduce
+
+    out = io.StringIO()
+    rows = reproduce("digits", quick=True, output=tmp_path, out=out)
+    assert len(rows) == 8  # 4 activations x with/without pre-training
+    relu = [r for r in rows if r["activation"] == "relu"]
+    assert all(r["sparsity"].min() > 0 for r in relu)
+    assert all(r["sparsity"].max() == 0 for r in rows if r["activation"] == "softplus")
+    report = (tmp_path / "report.md").read_text()
+    assert "| rectifier |" in report and "L1 penalty" in report
+    for png in ("activations.png", "l1_sweep.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+    assert "[8/8]" in out.getvalue()
+
+
+def test_reproduce_missing_data_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sk_rectifier",
+            "reproduce",
+            "--dataset",
+            "sst5",
+            "--data-home",
+            str(tmp_path),
+            "--quick",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "SST-5 train split not found" in result.stderr
