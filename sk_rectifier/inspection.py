@@ -193,7 +193,7 @@ class ActivationHistogramDisplay:
             a.legend(fontsize="small")
         ax[0].set_ylabel("count")
         if self.name:
-            ax[0].figure.suptitle(self.name)
+            ax[0].figure.suptitle(self.name, y=1.04)
         self.axes_ = ax
         self.figure_ = ax[0].figure
         return self
