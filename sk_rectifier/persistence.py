@@ -29,12 +29,14 @@ FORMAT = "sk_rectifier"
 FORMAT_VERSION = 1
 
 #: fitted attributes saved per class (besides the networks)
+_MLP_ATTRIBUTES = [
+    "n_features_in_", "feature_names_in_", "n_iter_", "loss_curve_",
+    "best_loss_", "validation_scores_", "best_validation_score_",
+    "activation_sparsity_",
+]  # fmt: skip
 _ATTRIBUTES = {
-    "RectifierMLPClassifier": [
-        "n_features_in_", "feature_names_in_", "n_iter_", "loss_curve_",
-        "best_loss_", "validation_scores_", "best_validation_score_",
-        "activation_sparsity_",
-    ],
+    "RectifierMLPClassifier": _MLP_ATTRIBUTES + ["classes_"],
+    "RectifierMLPRegressor": _MLP_ATTRIBUTES + ["n_outputs_"],
     "DenoisingAutoencoderTransformer": [
         "n_features_in_", "feature_names_in_", "n_iter_", "n_iter_per_layer_",
         "reconstruction_", "reconstruction_loss_curve_", "activation_sparsity_",
@@ -43,11 +45,19 @@ _ATTRIBUTES = {
 
 
 def _classes():
-    from sk_rectifier import DenoisingAutoencoderTransformer, RectifierMLPClassifier
+    from sk_rectifier import (
+        DenoisingAutoencoderTransformer,
+        RectifierMLPClassifier,
+        RectifierMLPRegressor,
+    )
 
     return {
         cls.__name__: cls
-        for cls in (RectifierMLPClassifier, DenoisingAutoencoderTransformer)
+        for cls in (
+            RectifierMLPClassifier,
+            RectifierMLPRegressor,
+            DenoisingAutoencoderTransformer,
+        )
     }
 
 
@@ -126,8 +136,6 @@ def _describe(estimator, tensors, prefix=""):
     for attr in _ATTRIBUTES[name]:
         if hasattr(estimator, attr):
             attrs[attr] = _to_json(getattr(estimator, attr), attr)
-    if hasattr(estimator, "classes_"):
-        attrs["classes_"] = _to_json(estimator.classes_, "classes_")
     description["attributes"] = attrs
     description["nets"] = []
     for i, net in enumerate(_nets(estimator)):
@@ -156,7 +164,8 @@ def save(estimator, path) -> None:
 
     Parameters
     ----------
-    estimator : RectifierMLPClassifier or DenoisingAutoencoderTransformer
+    estimator : RectifierMLPClassifier, RectifierMLPRegressor or \
+            DenoisingAutoencoderTransformer
         A fitted estimator.
     path : str or path-like
         The file to write (conventionally ``*.safetensors``).
@@ -198,7 +207,8 @@ def load(path, device: str = "auto"):
 
     Returns
     -------
-    estimator : RectifierMLPClassifier or DenoisingAutoencoderTransformer
+    estimator : RectifierMLPClassifier, RectifierMLPRegressor or \
+            DenoisingAutoencoderTransformer
         The fitted estimator.
 
     Raises
@@ -269,7 +279,7 @@ def _build(description, tensors, prefix, device="cpu"):
     if "nets" not in description:
         return estimator
     for attr, value in description["attributes"].items():
-        if attr not in _ATTRIBUTES[name] + ["classes_"]:
+        if attr not in _ATTRIBUTES[name]:
             raise UnsafeFileError(f"unexpected attribute {attr!r}")
         setattr(estimator, attr, _from_json(value))
     if "pretraining_" in description:
@@ -297,9 +307,9 @@ def _build(description, tensors, prefix, device="cpu"):
         }
         net.module_.load_state_dict(state, strict=True)
         nets.append(net)
-    if name == "RectifierMLPClassifier":
-        estimator.net_ = nets[0]
-    else:
+    if name == "DenoisingAutoencoderTransformer":
         estimator.nets_ = nets
+    else:
+        estimator.net_ = nets[0]
     estimator.device_ = device
     return estimator

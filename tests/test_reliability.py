@@ -17,7 +17,11 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 import sk_rectifier._base as base
-from sk_rectifier import DenoisingAutoencoderTransformer, RectifierMLPClassifier
+from sk_rectifier import (
+    DenoisingAutoencoderTransformer,
+    RectifierMLPClassifier,
+    RectifierMLPRegressor,
+)
 from sk_rectifier.persistence import UnsafeFileError, load, save
 
 ERRORS = (ValueError, TypeError, InvalidParameterError, NotFittedError)
@@ -39,10 +43,16 @@ def pretrained(**kw):
     )
 
 
+def regressor(**kw):
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    return RectifierMLPRegressor(**{**params, **kw})
+
+
 FACTORIES = {
     "classifier": classifier,
     "autoencoder": autoencoder,
     "pretrained": pretrained,
+    "regressor": regressor,
 }
 
 
@@ -99,6 +109,8 @@ def _fitted(name, data):
 def _output(est, X):
     if isinstance(est, RectifierMLPClassifier):
         return est.predict_proba(X)
+    if isinstance(est, RectifierMLPRegressor):
+        return est.predict(X)
     return est.transform(X)
 
 
@@ -271,7 +283,8 @@ def test_safe_format_roundtrip(name, sparse, data, tmp_path):
     X = sp.csr_matrix(X) if sparse else X
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est = FACTORIES[name]().fit(X, np.array(["a", "b", "c"])[y])
+        labels = y.astype(float) if name == "regressor" else np.array(list("abc"))[y]
+        est = FACTORIES[name]().fit(X, labels)
     path = tmp_path / "model.safetensors"
     save(est, path)
     loaded = load(path, device="cpu")
@@ -281,7 +294,7 @@ def test_safe_format_roundtrip(name, sparse, data, tmp_path):
         == est.get_params()["hidden_layer_sizes"]
     )
     np.testing.assert_array_equal(_output(loaded, X), _output(est, X))
-    if name != "autoencoder":
+    if name in ("classifier", "pretrained"):
         np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
         assert loaded.classes_.tolist() == ["a", "b", "c"]
     np.testing.assert_array_equal(
@@ -436,3 +449,20 @@ def test_keyboard_interrupt_in_an_autoencoder_keeps_the_trained_layers(
     assert dae.n_iter_per_layer_ == [3, 1]
     assert dae.transform(X).shape == (60, 4)
     assert np.isfinite(dae.transform(X)).all()
+
+
+@pytest.mark.parametrize(
+    "make_y, match",
+    [
+        (lambda y: np.where(y == 0, np.nan, y), "Input y contains NaN"),
+        (lambda y: y[:-1], "inconsistent numbers of samples"),
+        (lambda y: np.array(["a", "b", "c"])[y], "could not convert|numeric"),
+    ],
+)
+def test_bad_regression_targets_keep_the_model(make_y, match, data):
+    X, y = data
+    est = _fitted("regressor", data)
+    before = est.predict(X)
+    with pytest.raises(ERRORS, match=match):
+        est.fit(X, make_y(y))
+    np.testing.assert_array_equal(est.predict(X), before)
