@@ -179,6 +179,11 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
         self.warm_start = warm_start
         self.pretraining = pretraining
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None

@@ -21,7 +21,7 @@ def data_home():
         if os.environ.get("CI"):
             pytest.fail(f"{ENV_VAR} must point at the shared data on CI: {folder!r}")
         pytest.skip(f"set {ENV_VAR} to the shared data folder to run this test")
-    return Path(folder)
+    return Path(folder).resolve()
 
 
 @pytest.fixture(scope="session")
