@@ -108,6 +108,8 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.
     warm_start : bool, default=False
         Continue training from the current weights on the next call to fit.
+        The optimizer restarts with the current ``learning_rate_init``, as in
+        scikit-learn's MLP; ``partial_fit`` keeps its state.
     pretraining : DenoisingAutoencoderTransformer or None, default=None
         Unsupervised pre-training: the hidden layers start from the encoder
         layers of this autoencoder (which must have the same

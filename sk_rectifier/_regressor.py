@@ -76,6 +76,8 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
         0 silent, 1 a line per epoch, 2 adds a progress bar.
     warm_start : bool, default=False
         Continue from the current weights on the next fit.
+        The optimizer restarts with the current ``learning_rate_init``, as in
+        scikit-learn's MLP; ``partial_fit`` keeps its state.
     pretraining : DenoisingAutoencoderTransformer or None, default=None
         Start the hidden layers from this autoencoder's encoder (fitted on
         ``X`` inside ``fit`` unless already fitted), then fine-tune.
