@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
+import skorch
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
@@ -205,7 +206,7 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
-        "skorch": __import__("skorch").__version__,
+        "skorch": skorch.__version__,
         "sk_rectifier": sk_rectifier.__version__,
         "threads": torch.get_num_threads(),
         "repeats": args.repeats,

@@ -249,9 +249,13 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
                 sample_weight, X, dtype=np.float32, ensure_non_negative=True
             )
         return self._train(
-            X, y, weights, n_outputs=self.n_outputs_, incremental=incremental,
+            X,
+            y,
+            weights,
+            n_outputs=self.n_outputs_,
+            incremental=incremental,
             reset=not warm,
-        )  # fmt: skip
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict targets.

@@ -186,8 +186,13 @@ class ActivationHistogramDisplay:
             a.hist(nonzero, bins=bins, color="tab:blue", label="non-zero")
             zeros = values.size - nonzero.size
             if zeros:
-                a.bar([0], [zeros], width=(np.ptp(values) or 1) / bins, color="tab:red",
-                      label="exact zeros")  # fmt: skip
+                a.bar(
+                    [0],
+                    [zeros],
+                    width=(np.ptp(values) or 1) / bins,
+                    color="tab:red",
+                    label="exact zeros",
+                )
             a.set_title(f"layer {k + 1}: {self.sparsity_[k]:.1%} exact zeros")
             a.set_xlabel("activation")
             a.legend(fontsize="small")
@@ -291,8 +296,13 @@ class L1SweepDisplay:
         mean_sparsity = self.sparsity.mean(axis=1)
         ax.plot(mean_sparsity, self.scores, "o-")
         for x, s, l1 in zip(mean_sparsity, self.scores, self.l1_values):
-            ax.annotate(f"{l1:g}", (x, s), textcoords="offset points", xytext=(4, 4),
-                        fontsize="small")  # fmt: skip
+            ax.annotate(
+                f"{l1:g}",
+                (x, s),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize="small",
+            )
         ax.set_xlabel("exact sparsity of hidden layers (mean)")
         ax.set_ylabel(self.score_name)
         ax.set_title("L1 penalty on activations (labels: activation_l1)")

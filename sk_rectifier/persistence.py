@@ -30,18 +30,28 @@ FORMAT_VERSION = 1
 
 #: fitted attributes saved per class (besides the networks)
 _MLP_ATTRIBUTES = [
-    "n_features_in_", "feature_names_in_", "n_iter_", "loss_curve_",
-    "best_loss_", "validation_scores_", "best_validation_score_",
+    "n_features_in_",
+    "feature_names_in_",
+    "n_iter_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
     "activation_sparsity_",
-]  # fmt: skip
+]
 _ATTRIBUTES = {
     "RectifierMLPClassifier": _MLP_ATTRIBUTES + ["classes_"],
     "RectifierMLPRegressor": _MLP_ATTRIBUTES + ["n_outputs_"],
     "DenoisingAutoencoderTransformer": [
-        "n_features_in_", "feature_names_in_", "n_iter_", "n_iter_per_layer_",
-        "reconstruction_", "reconstruction_loss_curve_", "activation_sparsity_",
+        "n_features_in_",
+        "feature_names_in_",
+        "n_iter_",
+        "n_iter_per_layer_",
+        "reconstruction_",
+        "reconstruction_loss_curve_",
+        "activation_sparsity_",
     ],
-}  # fmt: skip
+}
 
 
 def _classes():
