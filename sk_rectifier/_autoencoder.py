@@ -13,7 +13,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from sk_rectifier._base import BaseRectifierMLP, hidden_sparsity, map_batches
+from sk_rectifier._base import BaseRectifierMLP, map_batches
 from sk_rectifier._data import ArrayDataset
 from sk_rectifier._modules import RECONSTRUCTIONS, DenoisingLayer
 
@@ -322,8 +322,8 @@ class DenoisingAutoencoderTransformer(
                 stratify=None,
                 seed=self._next_seed(k == 0),
             )
-            sparsity.append(hidden_sparsity(net, ArrayDataset(codes))[0])
             codes = _encode(net, codes)
+            sparsity.append(float(np.mean(codes == 0)))
             nets.append(net)
             reconstructions.append(reconstruction)
             if net.interrupted_ and k + 1 < len(sizes):
@@ -392,6 +392,15 @@ class DenoisingAutoencoderTransformer(
                 f"got {layer!r}."
             )
         return self._codes(X, n_layers=layer % n_layers + 1)
+
+    def _hidden_layers(self, X):
+        """The code of every layer for ``X``, encoding once."""
+        check_is_fitted(self, "nets_")
+        codes, layers = self._validate_input(X, reset=False), []
+        for net in self.nets_:
+            codes = _encode(net, codes)
+            layers.append(codes)
+        return layers
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decode top-layer codes back to the input space.

@@ -586,6 +586,15 @@ class BaseRectifierMLP(BaseEstimator):
         -------
         H : ndarray of shape (n_samples, hidden_layer_sizes[layer])
             The hidden representation, after the activation function.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_rectifier import RectifierMLPClassifier
+        >>> X, y = np.random.RandomState(0).rand(30, 4), np.arange(30) % 2
+        >>> clf = RectifierMLPClassifier((8, 3), max_iter=2, random_state=0)
+        >>> clf.fit(X, y).hidden_activations(X, layer=0).shape
+        (30, 8)
         """
         dataset = self._dataset(X)
         n_layers = len(self.net_.module__hidden_layer_sizes)
@@ -596,6 +605,14 @@ class BaseRectifierMLP(BaseEstimator):
             )
         out = map_batches(self.net_, dataset, lambda m, b: m.hidden(b)[0][layer].cpu())
         return torch.cat(out).numpy()
+
+    def _hidden_layers(self, X):
+        """The activations of every hidden layer for ``X``, in one pass."""
+        dataset = self._dataset(X)
+        out = map_batches(
+            self.net_, dataset, lambda m, b: [h.cpu() for h in m.hidden(b)[0]]
+        )
+        return [torch.cat(layer).numpy() for layer in zip(*out)]
 
     # ------------------------------------------------------- weights as numpy
     @property

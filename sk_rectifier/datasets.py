@@ -438,6 +438,13 @@ def fetch_mr(data_home=None, *, download_if_missing=True, url=MR_URL) -> Bunch:
     OSError
         When the download fails (for example offline), or the files do not
         match their published SHA-256 checksums.
+
+    Examples
+    --------
+    >>> from sk_rectifier.datasets import fetch_mr
+    >>> mr = fetch_mr("~/sk_rectifier_data")  # doctest: +SKIP
+    >>> len(mr.data)  # doctest: +SKIP
+    10662
     """
     import tarfile
     import tempfile

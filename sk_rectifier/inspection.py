@@ -20,6 +20,8 @@ def _n_hidden(estimator):
 
 
 def _layers(estimator, X):
+    if hasattr(estimator, "_hidden_layers"):  # sk_rectifier: one forward pass
+        return estimator._hidden_layers(X)
     return [
         estimator.hidden_activations(X, layer=k) for k in range(_n_hidden(estimator))
     ]

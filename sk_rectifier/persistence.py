@@ -225,6 +225,11 @@ def load(path, device: str = "auto"):
     ------
     UnsafeFileError
         If the file is not an sk_rectifier model, or was altered.
+
+    Examples
+    --------
+    >>> from sk_rectifier.persistence import load
+    >>> model = load("model.safetensors", device="cpu")  # doctest: +SKIP
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
