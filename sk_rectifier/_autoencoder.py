@@ -1,28 +1,24 @@
 """DenoisingAutoencoderTransformer: stacked denoising autoencoders, greedy
 layer-wise, with the rectifier-specific reconstructions of Glorot et al."""
 
-import warnings
 from numbers import Real
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from sk_rectifier._base import BaseRectifierMLP, map_batches
-from sk_rectifier._data import ArrayDataset
-from sk_rectifier._modules import RECONSTRUCTIONS, DenoisingLayer
-
-_SHARED = (
-    "hidden_layer_sizes activation activation_l1 alpha solver learning_rate_init "
-    "momentum nesterovs_momentum beta_1 beta_2 epsilon batch_size max_iter shuffle "
-    "tol n_iter_no_change early_stopping validation_fraction random_state device "
-    "verbose"
-).split()
+from sk_rectifier import _engine as engine
+from sk_rectifier._compat import Interval, StrOptions, _fit_context
+from sk_rectifier._docstrings import fill_parameters
+from sk_rectifier._mixin import TorchEstimatorMixin, check_layer, warn
+from sk_rectifier.nn import RECONSTRUCTIONS, DenoisingLayer
 
 #: reconstruction="auto" for layers above the first, by the layer below's
 #: activation (whose outputs are this layer's input).
@@ -35,8 +31,16 @@ _AUTO_BY_ACTIVATION = {
 }
 
 
+@fill_parameters(
+    layers_note=", bottom first",
+    per_layer=" (per layer)",
+    score="reconstruction loss",
+)
 class DenoisingAutoencoderTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRectifierMLP
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    TorchEstimatorMixin,
+    BaseEstimator,
 ):
     """Stacked denoising autoencoder of rectifier units, as a transformer.
 
@@ -47,72 +51,7 @@ class DenoisingAutoencoderTransformer(
 
     Parameters
     ----------
-    hidden_layer_sizes : int or array-like of int, default=(100,)
-        Units of each encoder layer, bottom first.
-    activation : {"relu", "softplus", "tanh", "logistic", "identity"}, \
-            default="relu"
-        Encoder activation.
-    activation_l1 : float, default=0.0
-        L1 penalty on the codes (batch mean of ``sum(|h|)``).
-    alpha : float, default=0.0001
-        L2 penalty on the weights, scaled as in
-        :class:`~sk_rectifier.RectifierMLPClassifier` (lazy on sparse rows).
-    corruption : {"masking", "salt_and_pepper", "gaussian"}, default="masking"
-        Noise applied to each layer's input during training: zero a random
-        fraction of the entries; set a random fraction to 0 or 1; or add
-        Gaussian noise. On sparse input only the stored entries are corrupted.
-    corruption_level : float or array-like of float, default=0.25
-        Fraction of entries corrupted (masking, salt and pepper; in [0, 1]) or
-        the noise's standard deviation (gaussian); one value per layer allowed.
-    reconstruction : {"auto", "softplus_squared", "sigmoid_cross_entropy", \
-            "linear_squared"}, default="auto"
-        Decoder output and cost. ``"softplus_squared"``: softplus output,
-        squared error (the paper's choice for rectifier codes on images);
-        ``"sigmoid_cross_entropy"``: sigmoid output, cross-entropy against the
-        target scaled into [0, 1] by its per-feature training maximum (the
-        paper's choice on text); ``"linear_squared"``: linear output, squared
-        error. ``"auto"``: for the first layer, sigmoid cross-entropy when the
-        input lies in [0, 1] (TF-IDF, pixel intensities), else linear squared
-        error; above it, by the activation below: softplus squared error for
-        ``relu``/``softplus`` codes, sigmoid cross-entropy for ``logistic``,
-        linear squared error for ``tanh``/``identity``.
-    tied_weights : bool, default=True
-        Decoder weight is the encoder's transpose.
-    solver : {"adam", "sgd"}, default="adam"
-        Optimizer (see the classifier).
-    learning_rate_init : float, default=0.001
-        Learning rate.
-    momentum : float, default=0.9
-        Momentum for ``solver="sgd"``.
-    nesterovs_momentum : bool, default=True
-        Nesterov's momentum for ``solver="sgd"``.
-    beta_1 : float, default=0.9
-        Adam's first-moment decay.
-    beta_2 : float, default=0.999
-        Adam's second-moment decay.
-    epsilon : float, default=1e-8
-        Adam's stability constant.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
-    max_iter : int, default=50
-        Maximum epochs per layer.
-    shuffle : bool, default=True
-        Shuffle samples at each epoch.
-    tol : float, default=1e-4
-        Minimal improvement of the (training or validation) reconstruction loss.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before a layer stops.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop each layer when its
-        validation reconstruction loss stops improving and keep its best epoch.
-    validation_fraction : float, default=0.1
-        Fraction held out with ``early_stopping``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, corruption and sampling.
-    device : str, default="auto"
-        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
-    verbose : int, default=0
-        0 silent, 1 a line per epoch, 2 adds a progress bar.
+    {parameters}
 
     Attributes
     ----------
@@ -168,15 +107,20 @@ class DenoisingAutoencoderTransformer(
     """
 
     _parameter_constraints: dict = {
-        **{k: BaseRectifierMLP._parameter_constraints[k] for k in _SHARED},
+        **TorchEstimatorMixin._parameter_constraints,
         "corruption": [StrOptions({"masking", "salt_and_pepper", "gaussian"})],
         "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
         "reconstruction": [StrOptions({"auto", *RECONSTRUCTIONS})],
         "tied_weights": ["boolean"],
     }
     _module = DenoisingLayer
-    _criterion = torch.nn.MSELoss  # unused: the module returns its own losses
-    _early_stopping_score = None  # early stopping on the validation loss
+    _saved_attributes = (
+        *TorchEstimatorMixin._saved_attributes,
+        "n_iter_per_layer_",
+        "reconstruction_",
+        "reconstruction_loss_curve_",
+        "activation_sparsity_",
+    )
 
     def __init__(
         self,
@@ -207,31 +151,33 @@ class DenoisingAutoencoderTransformer(
         device: str = "auto",
         verbose: int = 0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.activation_l1 = activation_l1
-        self.alpha = alpha
+        super().__init__(
+            hidden_layer_sizes,
+            activation=activation,
+            activation_l1=activation_l1,
+            alpha=alpha,
+            solver=solver,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+        )
         self.corruption = corruption
         self.corruption_level = corruption_level
         self.reconstruction = reconstruction
         self.tied_weights = tied_weights
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -294,7 +240,7 @@ class DenoisingAutoencoderTransformer(
         return self._atomically(self._fit, X)
 
     def _fit(self, X):
-        X = self._validate_input(X, reset=True)
+        X = self._validate_X(X, reset=True)
         sizes = self._hidden_sizes()
         levels = self._corruption_levels(len(sizes))
         nets, reconstructions, sparsity = [], [], []
@@ -312,47 +258,56 @@ class DenoisingAutoencoderTransformer(
                 "target_scale": self._target_scale(codes, reconstruction),
                 "target_mean": np.asarray(codes.mean(axis=0)).ravel(),
             }
-            net = self._fit_net(
+            net, result = self._train_net(
+                None,
+                (self._module, module_kwargs, None),
                 codes,
-                None,
-                None,
-                module_kwargs=module_kwargs,
-                net=None,
                 incremental=False,
-                stratify=None,
                 seed=self._next_seed(k == 0),
             )
-            codes = _encode(net, codes)
+            where = f" in layer {k + 1}" if len(sizes) > 1 else ""
+            interrupted = result.event == "interrupted"
+            if interrupted and k > 0 and result.epochs == 0:
+                break  # this layer learnt nothing: the stack ends below it
+            if not interrupted or k + 1 == len(sizes):
+                self._report(result, fresh=k == 0, where=where)
+            codes = self._forward(net, codes, _encoder).numpy()
             sparsity.append(float(np.mean(codes == 0)))
             nets.append(net)
             reconstructions.append(reconstruction)
-            if net.interrupted_ and k + 1 < len(sizes):
-                warnings.warn(
-                    f"Training was interrupted in layer {k + 1}: the stack keeps "
-                    f"its first {k + 1} of {len(sizes)} layers; fit again to train "
-                    "them all.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+            if interrupted:
                 break
+        if len(nets) < len(sizes):
+            warn(
+                f"Training was interrupted in layer {k + 1}: the stack keeps its "
+                f"first {len(nets)} of {len(sizes)} layers; fit again to train "
+                "them all."
+            )
         self.nets_ = nets
-        self.device_ = str(nets[0].device)
+        self.device_ = engine.device(nets[0])
         self.reconstruction_ = reconstructions
-        self.n_iter_per_layer_ = [len(net.history) for net in nets]
+        curves = [engine.curves(net)["train_loss"] for net in nets]
+        self.n_iter_per_layer_ = [len(curve) for curve in curves]
         self.n_iter_ = sum(self.n_iter_per_layer_)
-        self.reconstruction_loss_curve_ = [
-            [float(v) for v in net.history[:, "train_loss"]] for net in nets
-        ]
+        self.reconstruction_loss_curve_ = [[float(v) for v in c] for c in curves]
         self.activation_sparsity_ = np.array(sparsity)
         return self
 
+    def _networks(self):
+        return list(self.nets_)
+
+    def _set_networks(self, nets):
+        self.nets_ = list(nets)
+
     # ----------------------------------------------------------- transform
-    def _codes(self, X, n_layers=None):
-        check_is_fitted(self, "nets_")
-        codes = self._validate_input(X, reset=False)
+    def _encode(self, X, n_layers=None):
+        """The code of each of the first ``n_layers`` layers (all when None)
+        for validated ``X``, encoding once."""
+        layers = []
         for net in self.nets_[:n_layers]:
-            codes = _encode(net, codes)
-        return codes
+            X = self._forward(net, X, _encoder).numpy()
+            layers.append(X)
+        return layers
 
     def transform(self, X: Any) -> np.ndarray:
         """Encode ``X`` through every layer.
@@ -367,7 +322,7 @@ class DenoisingAutoencoderTransformer(
         codes : ndarray of shape (n_samples, hidden_layer_sizes[-1])
             The top layer's code (float32).
         """
-        return self._codes(X)
+        return self._encode(self._checked_X(X))[-1]
 
     def hidden_activations(self, X: Any, layer: int = -1) -> np.ndarray:
         """Code of one layer for ``X``.
@@ -383,24 +338,22 @@ class DenoisingAutoencoderTransformer(
         -------
         codes : ndarray of shape (n_samples, hidden_layer_sizes[layer])
             That layer's code.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_rectifier import DenoisingAutoencoderTransformer
+        >>> X = np.random.RandomState(0).rand(30, 6)
+        >>> dae = DenoisingAutoencoderTransformer((4, 2), max_iter=2, random_state=0)
+        >>> dae.fit(X).hidden_activations(X, layer=0).shape
+        (30, 4)
         """
-        check_is_fitted(self, "nets_")
-        n_layers = len(self.nets_)
-        if not isinstance(layer, int) or not -n_layers <= layer < n_layers:
-            raise ValueError(
-                f"layer must be an integer in [{-n_layers}, {n_layers - 1}], "
-                f"got {layer!r}."
-            )
-        return self._codes(X, n_layers=layer % n_layers + 1)
+        X = self._checked_X(X)
+        return self._encode(X, n_layers=check_layer(layer, len(self.nets_)) + 1)[-1]
 
     def _hidden_layers(self, X):
         """The code of every layer for ``X``, encoding once."""
-        check_is_fitted(self, "nets_")
-        codes, layers = self._validate_input(X, reset=False), []
-        for net in self.nets_:
-            codes = _encode(net, codes)
-            layers.append(codes)
-        return layers
+        return self._encode(self._checked_X(X))
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decode top-layer codes back to the input space.
@@ -415,16 +368,17 @@ class DenoisingAutoencoderTransformer(
         X_rec : ndarray of shape (n_samples, n_features_in_)
             Reconstruction (dense float32), through every layer's decoder.
         """
-        check_is_fitted(self, "nets_")
-        codes = self._check_codes(X)
+        check_is_fitted(self)
+        return self._decode(self._check_codes(X))
+
+    def _decode(self, codes):
         for net in reversed(self.nets_):
-            out = map_batches(net, ArrayDataset(codes), lambda m, h: m.decode(h).cpu())
-            codes = torch.cat(out).numpy()
+            codes = self._forward(net, codes, _decoder).numpy()
         return codes
 
     def _check_codes(self, X):
         codes = check_array(X, dtype=np.float32)
-        expected = self.nets_[-1].module__n_hidden
+        expected = self._n_features_out
         if codes.shape[1] != expected:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but inverse_transform expects "
@@ -447,38 +401,40 @@ class DenoisingAutoencoderTransformer(
         score : float
             ``-mean((X - inverse_transform(transform(X))) ** 2)``.
         """
-        check_is_fitted(self, "nets_")
-        X = self._validate_input(X, reset=False)
+        X = self._checked_X(X)
         total = 0.0
         for start in range(0, X.shape[0], 256):
             chunk = X[start : start + 256]
-            rec = self.inverse_transform(self._codes(chunk))
+            rec = self._decode(self._encode(chunk)[-1])
             dense = chunk.toarray() if sp.issparse(chunk) else chunk
             total += float(((dense - rec) ** 2).sum())
         return -total / (X.shape[0] * X.shape[1])
 
     @property
     def _n_features_out(self):
-        return self.nets_[-1].module__n_hidden
+        return engine.module_kwargs(self.nets_[-1])["n_hidden"]
+
+    def _layer_parameters(self, name):
+        check_is_fitted(self, "nets_")
+        return [
+            getattr(engine.module(net).input_layer, name).detach().cpu().numpy().copy()
+            for net in self.nets_
+        ]
 
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Encoder weights, ``coefs_[k]`` of shape (n_in, n_out)."""
-        check_is_fitted(self, "nets_")
-        return [_numpy(net.module_.input_layer.weight) for net in self.nets_]
+        return self._layer_parameters("weight")
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Encoder biases, ``intercepts_[k]`` of shape (n_out,)."""
-        check_is_fitted(self, "nets_")
-        return [_numpy(net.module_.input_layer.bias) for net in self.nets_]
+        return self._layer_parameters("bias")
 
 
-def _numpy(tensor):
-    return tensor.detach().cpu().numpy().copy()
+def _encoder(module, X):
+    return module.encode(X)
 
 
-def _encode(net, codes):
-    """Clean codes of one trained layer for float32 ``codes`` (dense or CSR)."""
-    out = map_batches(net, ArrayDataset(codes), lambda m, X: m.encode(X).cpu())
-    return torch.cat(out).numpy()
+def _decoder(module, h):
+    return module.decode(h)

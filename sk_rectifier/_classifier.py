@@ -6,16 +6,15 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    check_classification_targets,
-)
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import column_or_1d
 
-from sk_rectifier._base import BaseRectifierMLP
+from sk_rectifier._compat import StrOptions, _fit_context
+from sk_rectifier._docstrings import fill_parameters
+from sk_rectifier._mixin import check_sample_weight
+from sk_rectifier._mlp import BaseMLP
 
 
 def _weighted_accuracy(outputs, y, sample_weight):
@@ -30,7 +29,15 @@ def _unlabeled(y):
     return np.array([isinstance(v, Real) and v == -1 for v in y], dtype=bool)
 
 
-class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
+@fill_parameters(
+    score="accuracy",
+    held_out="a stratified ",
+    unlabeled="""
+Following :mod:`sklearn.semi_supervised`, samples with ``y == -1`` are
+unlabeled: they are used for pre-training only, never in the supervised
+loss, so ``-1`` cannot be a class label when ``pretraining`` is set.""",
+)
+class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
     """Deep sparse rectifier network classifier (Glorot, Bordes and Bengio, 2011).
 
     A multi-layer perceptron trained with PyTorch through skorch, on CPU or GPU,
@@ -42,83 +49,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or array-like of int, default=(100,)
-        Number of units of each hidden layer.
-    activation : {"relu", "softplus", "tanh", "logistic", "identity"}, \
-            default="relu"
-        Hidden-layer activation. ``"relu"`` is the rectifier ``max(0, x)``;
-        ``"softplus"`` is ``log(1 + exp(x))``.
-    activation_l1 : float, default=0.0
-        Coefficient of the L1 penalty on hidden activations: the batch mean
-        (sample-weighted) of ``sum(|h|)`` over the units of every hidden layer,
-        added to the loss. The paper used about ``1e-3``; larger values give
-        more exact zeros with rectifiers.
-    alpha : float, default=0.0001
-        L2 penalty on the weights (not the biases), scaled as in scikit-learn:
-        ``0.5 * alpha * ||W||^2 / sum(batch sample weights)`` is added to each
-        batch's loss. With sparse input, the first layer's term covers only the
-        weight rows of the features present in the batch (lazy decay), so that
-        a step stays proportional to the batch's non-zeros.
-    dropout : float, default=0.0
-        Dropout probability applied to each hidden layer's output in training.
-    solver : {"adam", "sgd"}, default="adam"
-        Optimizer. With sparse input the first layer is updated with
-        :class:`torch.optim.SparseAdam` (``"adam"``) or sparse SGD, which
-        update only the rows a batch touches.
-    learning_rate_init : float, default=0.001
-        Learning rate (constant).
-    momentum : float, default=0.9
-        Momentum for ``solver="sgd"``.
-    nesterovs_momentum : bool, default=True
-        Whether to use Nesterov's momentum with ``solver="sgd"``.
-    beta_1 : float, default=0.9
-        Adam's decay of the first-moment estimate.
-    beta_2 : float, default=0.999
-        Adam's decay of the second-moment estimate.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum number of epochs.
-    shuffle : bool, default=True
-        Whether to shuffle the samples at each epoch.
-    tol : float, default=1e-4
-        Minimal improvement of the training loss (or of the validation accuracy
-        with ``early_stopping``) that counts as progress.
-    n_iter_no_change : int, default=10
-        Epochs without progress after which training stops.
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data,
-        stop when its accuracy stops improving, and restore the weights of the
-        best epoch.
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out with ``early_stopping``.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``; ``"balanced"``
-        uses ``n_samples / (n_classes * np.bincount(y))``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, dropout and the validation
-        split, for this estimator's fits only. The same seed on the same data
-        on CPU gives identical predictions.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
-        ``"cuda:N"`` or ``"mps"``. The resolved device is ``device_``.
-    verbose : int, default=0
-        0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.
-    warm_start : bool, default=False
-        Continue training from the current weights on the next call to fit.
-        The optimizer restarts with the current ``learning_rate_init``, as in
-        scikit-learn's MLP; ``partial_fit`` keeps its state.
-    pretraining : DenoisingAutoencoderTransformer or None, default=None
-        Unsupervised pre-training: the hidden layers start from the encoder
-        layers of this autoencoder (which must have the same
-        ``hidden_layer_sizes``), then the whole network is fine-tuned. An
-        autoencoder that is already fitted is used as it is; otherwise a clone
-        is fitted inside ``fit`` on all of ``X``. Following
-        :mod:`sklearn.semi_supervised`, samples with ``y == -1`` are unlabeled:
-        they are used for pre-training only, never in the supervised loss, so
-        ``-1`` cannot be a class label when ``pretraining`` is set.
+    {parameters}
 
     Attributes
     ----------
@@ -174,10 +105,10 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
     """
 
     _parameter_constraints: dict = {
-        **BaseRectifierMLP._parameter_constraints,
+        **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "pretraining": [HasMethods(["fit", "transform"]), None],
     }
+    _saved_attributes = (*BaseMLP._saved_attributes, "classes_")
     _criterion = torch.nn.CrossEntropyLoss
     _early_stopping_score = staticmethod(_weighted_accuracy)
 
@@ -210,31 +141,33 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
         warm_start: bool = False,
         pretraining: Any = None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.activation_l1 = activation_l1
-        self.alpha = alpha
-        self.dropout = dropout
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
+        super().__init__(
+            hidden_layer_sizes,
+            activation=activation,
+            activation_l1=activation_l1,
+            alpha=alpha,
+            dropout=dropout,
+            solver=solver,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            pretraining=pretraining,
+        )
         self.class_weight = class_weight
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.pretraining = pretraining
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -297,33 +230,44 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        return self._atomically(
-            self._fit_unsafe, X, y, sample_weight, incremental, classes
-        )
-
-    def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
-        if incremental:
-            warm = not _check_partial_fit_first_call(self, classes)
-        else:
-            warm = self.warm_start and hasattr(self, "net_")
-        X, y = self._validate_input(X, y, reset=not warm)
-        y = column_or_1d(y, warn=True)
-        if self.pretraining is not None:
-            unlabeled = _unlabeled(y)
-            if classes is not None and _unlabeled(np.asarray(classes)).any():
+    def _is_warm(self, fitted, incremental, classes):
+        if not incremental:
+            return fitted and self.warm_start
+        # scikit-learn's partial-fit rule: classes on the first call only
+        if classes is not None and self.pretraining is not None:
+            if _unlabeled(np.asarray(classes)).any():
                 raise ValueError(
                     "classes contains -1, which marks unlabeled samples when "
                     "pretraining is set; it cannot be a class label."
                 )
-            if not warm:
-                self.pretraining_ = self._pretrain(X)
+        if not fitted:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            self.classes_ = unique_labels(classes)
+            return False
+        if classes is not None and not np.array_equal(
+            self.classes_, unique_labels(classes)
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to "
+                f"partial_fit, was: {self.classes_!r}"
+            )
+        return True
+
+    def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
+        y = column_or_1d(y, warn=True)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if self.pretraining is not None:
+            unlabeled = _unlabeled(y)
             if unlabeled.all():
                 raise ValueError(
                     "y has no labeled sample: every sample is -1 (unlabeled)."
                 )
             if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X)[~unlabeled]
+                sample_weight = sample_weight[~unlabeled]
             X, y = X[~unlabeled], y[~unlabeled]
         check_classification_targets(y)
         if not warm and not incremental:
@@ -342,9 +286,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
             )
         y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
 
-        weights = None
-        if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        weights = sample_weight
         if self.class_weight is not None:
             per_class = compute_class_weight(
                 self.class_weight, classes=self.classes_, y=y
@@ -358,15 +300,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseRectifierMLP):
                     "least 2 classes, but only one class has one."
                 )
             weights = np.asarray(weights, dtype=np.float32)
-        return self._train(
-            X,
-            y_enc,
-            weights,
-            n_outputs=len(self.classes_),
-            incremental=incremental,
-            stratify=y_enc,
-            reset=not warm,
-        )
+        return X, y_enc, weights, len(self.classes_), y_enc
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:

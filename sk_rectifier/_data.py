@@ -28,9 +28,18 @@ def as_float32(X):
     return np.array(X, dtype=np.float32, order="C", copy=True)
 
 
-def identity_collate(batch):
-    """Collate function for datasets that already return whole batches."""
-    return batch
+def to_tensor(X):
+    """A float32 ndarray as a tensor (no copy), a CSR matrix as a torch sparse
+    CSR tensor."""
+    if not sp.issparse(X):
+        return torch.from_numpy(X)
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(X.indptr.astype(np.int64)),
+        torch.from_numpy(X.indices.astype(np.int64)),
+        torch.from_numpy(X.data),
+        size=X.shape,
+        check_invariants=False,
+    )
 
 
 class ArrayDataset(Dataset):
@@ -38,7 +47,8 @@ class ArrayDataset(Dataset):
 
     ``dataset[list_of_rows]`` returns ``(Xi, yi)`` where ``Xi`` is a dict of
     tensors ready for :class:`~sk_rectifier._modules.RectifierMLP` plus an
-    optional ``"sample_weight"`` entry.
+    optional ``"sample_weight"`` entry. ``ArrayDataset(X, y, sample_weight)``
+    with ``y`` None yields ``yi = None``.
     """
 
     def __init__(self, X, y=None, sample_weight=None):
@@ -54,18 +64,7 @@ class ArrayDataset(Dataset):
 
     def __getitems__(self, rows):
         rows = np.asarray(rows, dtype=np.intp)
-        if sp.issparse(self.X):
-            sub = self.X[rows]
-            X = torch.sparse_csr_tensor(
-                torch.from_numpy(sub.indptr.astype(np.int64)),
-                torch.from_numpy(sub.indices.astype(np.int64)),
-                torch.from_numpy(sub.data),
-                size=sub.shape,
-                check_invariants=False,
-            )
-        else:
-            X = torch.from_numpy(self.X[rows])
-        Xi = {"X": X}
+        Xi = {"X": to_tensor(self.X[rows])}
         if self.sample_weight is not None:
             Xi["sample_weight"] = torch.from_numpy(self.sample_weight[rows])
         yi = None if self.y is None else torch.from_numpy(self.y[rows])

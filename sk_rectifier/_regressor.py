@@ -5,19 +5,21 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import _check_sample_weight
 
-from sk_rectifier._base import BaseRectifierMLP
+from sk_rectifier._compat import _fit_context
+from sk_rectifier._docstrings import fill_parameters
+from sk_rectifier._mixin import check_sample_weight
+from sk_rectifier._mlp import BaseMLP
 
 
 def _weighted_r2(outputs, y, sample_weight):
     return r2_score(y, outputs, sample_weight=sample_weight)
 
 
-class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
+@fill_parameters(score="R^2")
+class RectifierMLPRegressor(RegressorMixin, BaseMLP):
     """Deep sparse rectifier network regressor (squared error).
 
     The regression counterpart of :class:`~sk_rectifier.RectifierMLPClassifier`
@@ -28,59 +30,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or array-like of int, default=(100,)
-        Units of each hidden layer.
-    activation : {"relu", "softplus", "tanh", "logistic", "identity"}, \
-            default="relu"
-        Hidden activation.
-    activation_l1 : float, default=0.0
-        L1 penalty on the hidden activations (see the classifier).
-    alpha : float, default=0.0001
-        L2 penalty on the weights (see the classifier).
-    dropout : float, default=0.0
-        Dropout probability on hidden outputs in training.
-    solver : {"adam", "sgd"}, default="adam"
-        Optimizer.
-    learning_rate_init : float, default=0.001
-        Learning rate.
-    momentum : float, default=0.9
-        Momentum for ``solver="sgd"``.
-    nesterovs_momentum : bool, default=True
-        Nesterov's momentum for ``solver="sgd"``.
-    beta_1 : float, default=0.9
-        Adam's first-moment decay.
-    beta_2 : float, default=0.999
-        Adam's second-moment decay.
-    epsilon : float, default=1e-8
-        Adam's stability constant.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum epochs.
-    shuffle : bool, default=True
-        Shuffle samples at each epoch.
-    tol : float, default=1e-4
-        Minimal improvement of the loss (or validation R^2) counted as progress.
-    n_iter_no_change : int, default=10
-        Epochs without progress before stopping.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction``, stop when its R^2 stops improving and
-        restore the best epoch.
-    validation_fraction : float, default=0.1
-        Fraction held out with ``early_stopping``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, dropout and the validation split.
-    device : str, default="auto"
-        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
-    verbose : int, default=0
-        0 silent, 1 a line per epoch, 2 adds a progress bar.
-    warm_start : bool, default=False
-        Continue from the current weights on the next fit.
-        The optimizer restarts with the current ``learning_rate_init``, as in
-        scikit-learn's MLP; ``partial_fit`` keeps its state.
-    pretraining : DenoisingAutoencoderTransformer or None, default=None
-        Start the hidden layers from this autoencoder's encoder (fitted on
-        ``X`` inside ``fit`` unless already fitted), then fine-tune.
+    {parameters}
 
     Attributes
     ----------
@@ -121,10 +71,8 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
     True
     """
 
-    _parameter_constraints: dict = {
-        **BaseRectifierMLP._parameter_constraints,
-        "pretraining": [HasMethods(["fit", "transform"]), None],
-    }
+    _saved_attributes = (*BaseMLP._saved_attributes, "n_outputs_")
+    _y_rules = {"multi_output": True, "y_numeric": True}
     _criterion = torch.nn.MSELoss
     _early_stopping_score = staticmethod(_weighted_r2)
 
@@ -156,30 +104,32 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
         warm_start: bool = False,
         pretraining: Any = None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.activation_l1 = activation_l1
-        self.alpha = alpha
-        self.dropout = dropout
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.pretraining = pretraining
+        super().__init__(
+            hidden_layer_sizes,
+            activation=activation,
+            activation_l1=activation_l1,
+            alpha=alpha,
+            dropout=dropout,
+            solver=solver,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            pretraining=pretraining,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -206,7 +156,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
         self : RectifierMLPRegressor
             The fitted estimator.
         """
-        return self._atomically(self._fit, X, y, sample_weight, False)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
@@ -228,11 +178,9 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
         self : RectifierMLPRegressor
             The updated estimator.
         """
-        return self._atomically(self._fit, X, y, sample_weight, True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
-    def _fit(self, X, y, sample_weight, incremental):
-        warm = hasattr(self, "net_") and (incremental or self.warm_start)
-        X, y = self._validate_input(X, y, reset=not warm, regression=True)
+    def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
         y = np.asarray(y, dtype=np.float32)
         y = y.reshape(len(y), -1)
         if warm and y.shape[1] != self.n_outputs_:
@@ -241,21 +189,9 @@ class RectifierMLPRegressor(RegressorMixin, BaseRectifierMLP):
                 f"{self.n_outputs_}."
             )
         self.n_outputs_ = y.shape[1]
-        if self.pretraining is not None and not warm:
-            self.pretraining_ = self._pretrain(X)
-        weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
-            )
-        return self._train(
-            X,
-            y,
-            weights,
-            n_outputs=self.n_outputs_,
-            incremental=incremental,
-            reset=not warm,
-        )
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        return X, y, sample_weight, self.n_outputs_, None
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict targets.

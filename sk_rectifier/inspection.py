@@ -13,18 +13,18 @@ from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
 
 
-def _n_hidden(estimator):
-    if hasattr(estimator, "nets_"):  # autoencoder: every layer is a code
-        return len(estimator.coefs_)
-    return len(estimator.coefs_) - 1
-
-
 def _layers(estimator, X):
+    """Every hidden layer's activations: in one pass through the estimator's
+    ``_hidden_layers`` hook, else layer by layer through
+    ``hidden_activations`` until it refuses the index."""
     if hasattr(estimator, "_hidden_layers"):  # sk_rectifier: one forward pass
         return estimator._hidden_layers(X)
-    return [
-        estimator.hidden_activations(X, layer=k) for k in range(_n_hidden(estimator))
-    ]
+    layers = []
+    while True:
+        try:
+            layers.append(estimator.hidden_activations(X, layer=len(layers)))
+        except (ValueError, IndexError):
+            return layers
 
 
 def activation_sparsity(estimator, X: Any) -> np.ndarray:

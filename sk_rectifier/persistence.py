@@ -23,35 +23,10 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from sk_rectifier._base import resolve_device
+from sk_rectifier._mixin import resolve_device
 
 FORMAT = "sk_rectifier"
 FORMAT_VERSION = 1
-
-#: fitted attributes saved per class (besides the networks)
-_MLP_ATTRIBUTES = [
-    "n_features_in_",
-    "feature_names_in_",
-    "n_iter_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "activation_sparsity_",
-]
-_ATTRIBUTES = {
-    "RectifierMLPClassifier": _MLP_ATTRIBUTES + ["classes_"],
-    "RectifierMLPRegressor": _MLP_ATTRIBUTES + ["n_outputs_"],
-    "DenoisingAutoencoderTransformer": [
-        "n_features_in_",
-        "feature_names_in_",
-        "n_iter_",
-        "n_iter_per_layer_",
-        "reconstruction_",
-        "reconstruction_loss_curve_",
-        "activation_sparsity_",
-    ],
-}
 
 
 def _classes():
@@ -120,10 +95,6 @@ def _hashable(key):
     return tuple(key) if isinstance(key, list) else key
 
 
-def _nets(estimator):
-    return estimator.nets_ if hasattr(estimator, "nets_") else [estimator.net_]
-
-
 def _describe(estimator, tensors, prefix=""):
     """JSON description of ``estimator``; its weights go into ``tensors``."""
     name = type(estimator).__name__
@@ -143,26 +114,16 @@ def _describe(estimator, tensors, prefix=""):
     if tensors is None:  # a nested estimator given as a parameter
         return description, tensors
     attrs = {}
-    for attr in _ATTRIBUTES[name]:
+    for attr in estimator._saved_attributes:
         if hasattr(estimator, attr):
             attrs[attr] = _to_json(getattr(estimator, attr), attr)
     description["attributes"] = attrs
     description["nets"] = []
-    for i, net in enumerate(_nets(estimator)):
-        module_kwargs = {
-            k[len("module__") :]: _to_json(v, k)
-            for k, v in net.get_params().items()
-            if k.startswith("module__") and "__" not in k[len("module__") :]
-        }
-        for key, tensor in net.module_.state_dict().items():
+    for i, (module_kwargs, state) in enumerate(estimator._export_networks()):
+        for key, tensor in state.items():
             tensors[f"{prefix}net{i}.{key}"] = tensor.detach().cpu().contiguous()
-        description["nets"].append(
-            {
-                "module_kwargs": module_kwargs,
-                "sparse_input": bool(net.sparse_input),
-                "batch_size": int(net.batch_size),
-            }
-        )
+        kwargs = {k: _to_json(v, k) for k, v in module_kwargs.items()}
+        description["nets"].append({"module_kwargs": kwargs})
     if getattr(estimator, "pretraining_", None) is not None:
         nested, _ = _describe(estimator.pretraining_, tensors, prefix + "pretraining_.")
         description["pretraining_"] = nested
@@ -294,17 +255,17 @@ def _build(description, tensors, prefix, device="cpu"):
     if "nets" not in description:
         return estimator
     for attr, value in description["attributes"].items():
-        if attr not in _ATTRIBUTES[name]:
+        if attr not in cls._saved_attributes:
             raise UnsafeFileError(f"unexpected attribute {attr!r}")
         setattr(estimator, attr, _from_json(value))
     if "pretraining_" in description:
         estimator.pretraining_ = _build(
             description["pretraining_"], tensors, prefix + "pretraining_.", device
         )
-    nets = []
+    networks = []
     for i, spec in enumerate(description["nets"]):
         kwargs = {k: _from_json(v) for k, v in spec["module_kwargs"].items()}
-        allowed = set(inspect.signature(estimator._module).parameters)
+        allowed = set(inspect.signature(cls._module).parameters)
         if not set(kwargs) <= allowed:
             raise UnsafeFileError(f"unexpected module arguments {sorted(kwargs)}")
         if "hidden_layer_sizes" in kwargs:
@@ -312,19 +273,11 @@ def _build(description, tensors, prefix, device="cpu"):
         for key in ("target_scale", "target_mean"):
             if kwargs.get(key) is not None:
                 kwargs[key] = np.asarray(kwargs[key], dtype=np.float32)
-        net = estimator._build_net(kwargs, int(spec["batch_size"]), device)
-        net.sparse_input = bool(spec["sparse_input"])
-        net.initialize()
         state = {
             key[len(f"{prefix}net{i}.") :]: tensor
             for key, tensor in tensors.items()
             if key.startswith(f"{prefix}net{i}.")
         }
-        net.module_.load_state_dict(state, strict=True)
-        nets.append(net)
-    if name == "DenoisingAutoencoderTransformer":
-        estimator.nets_ = nets
-    else:
-        estimator.net_ = nets[0]
-    estimator.device_ = device
+        networks.append((kwargs, state))
+    estimator._import_networks(networks, device)
     return estimator

@@ -15,7 +15,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-import sk_rectifier._base as base
+import sk_rectifier._engine as engine
+import sk_rectifier._mixin as mixin
 from sk_rectifier import RectifierMLPClassifier
 
 
@@ -180,13 +181,13 @@ def test_pandas_feature_names(blobs):
 def test_early_stopping_restores_best_epoch(blobs, monkeypatch):
     X, y = blobs
     snapshots = []
-    record = base._ValidationScore.on_epoch_end
+    record = engine._ValidationScore.on_epoch_end
 
     def spy(self, net, **kwargs):
         record(self, net, **kwargs)
         snapshots.append(copy.deepcopy(net.module_.state_dict()))
 
-    monkeypatch.setattr(base._ValidationScore, "on_epoch_end", spy)
+    monkeypatch.setattr(engine._ValidationScore, "on_epoch_end", spy)
     clf = make_clf(
         early_stopping=True,
         validation_fraction=0.3,
@@ -345,9 +346,9 @@ def test_unfitted_and_wrong_width(blobs, fitted):
 def test_device_auto_is_cpu_without_cuda():
     if torch.cuda.is_available():
         pytest.skip("CUDA is available")
-    assert base.resolve_device("auto") == "cpu"
+    assert mixin.resolve_device("auto") == "cpu"
     with pytest.raises(ValueError, match="not available"):
-        base.resolve_device("cuda:0")
+        mixin.resolve_device("cuda:0")
 
 
 def test_verbose_prints_one_line_per_epoch(blobs, capsys):

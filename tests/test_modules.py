@@ -2,7 +2,7 @@ import scipy.sparse as sp
 import torch
 
 from sk_rectifier._data import ArrayDataset, as_float32
-from sk_rectifier._modules import LazyAdam, RectifierMLP
+from sk_rectifier.nn import LazyAdam, RectifierMLP
 
 
 def test_sparse_and_dense_batches_give_the_same_forward():

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-import sk_rectifier._base as base
+import sk_rectifier._engine as engine
 from sk_rectifier import (
     DenoisingAutoencoderTransformer,
     RectifierMLPClassifier,
@@ -246,7 +246,7 @@ def test_divergence_later_keeps_the_last_finite_epoch(data):
 
 def _interrupt_after(monkeypatch, n_steps):
     calls = {"n": 0}
-    step = base._Net.train_step_single
+    step = engine._Net.train_step_single
 
     def interrupted(self, batch, **kw):
         calls["n"] += 1
@@ -254,7 +254,7 @@ def _interrupt_after(monkeypatch, n_steps):
             raise KeyboardInterrupt
         return step(self, batch, **kw)
 
-    monkeypatch.setattr(base._Net, "train_step_single", interrupted)
+    monkeypatch.setattr(engine._Net, "train_step_single", interrupted)
 
 
 def test_keyboard_interrupt_keeps_the_last_completed_epoch(data, monkeypatch):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sk_rectifier.__main__ import demo
+from sk_rectifier.cli.demo import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +87,7 @@ def _load(name):
 
 @pytest.mark.slow
 def test_reproduce_digits_quick(tmp_path):
-    from sk_rectifier._reproduce import reproduce
+    from sk_rectifier.cli.reproduce import reproduce
 
     out = io.StringIO()
     rows = reproduce("digits", quick=True, output=tmp_path, out=out)

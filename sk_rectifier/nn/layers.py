@@ -1,10 +1,10 @@
-"""Pure PyTorch modules. Nothing here knows about scikit-learn or NumPy."""
+"""Layers and networks: the rectifier MLP and the denoising autoencoder layer."""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sk_rectifier._activations import ACTIVATIONS, INIT_GAIN
+from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
 
 
 class InputLayer(nn.Module):
@@ -25,7 +25,13 @@ class InputLayer(nn.Module):
     def forward(self, X):
         if X.layout != torch.sparse_csr:
             self.batch_rows = None
-            return torch.addmm(self.bias, X, self.weight)
+            if self.training:
+                return torch.addmm(self.bias, X, self.weight)
+            # Inference multiplies by a contiguous (n_out, n_features) copy: with
+            # that layout (and row counts padded to a multiple of 8 by the
+            # caller) a row's output does not depend on the other rows of the
+            # batch, as it may with the (n_features, n_out) layout.
+            return F.linear(X, self.weight.T.contiguous(), self.bias)
         # Gather the rows of the features present in the batch once; the weight
         # gradient is then a sparse tensor with one row per distinct feature.
         cols, inverse = torch.unique(X.col_indices(), return_inverse=True)
@@ -40,6 +46,13 @@ class InputLayer(nn.Module):
         # Kept for the weight penalty of this training step (lazy L2).
         self.batch_rows = rows if self.training else None
         return out + self.bias
+
+
+def _squared_norm(weights):
+    """Sum of the squared entries of ``weights``, without autograd."""
+    with torch.no_grad():
+        norms = [torch.linalg.vector_norm(w).square() for w in weights]
+        return torch.stack(norms).sum() if norms else torch.zeros(())
 
 
 class RectifierMLP(nn.Module):
@@ -91,7 +104,8 @@ class RectifierMLP(nn.Module):
         return logits, l1
 
     def sparse_parameters(self):
-        """Parameters whose gradient is sparse when the input is sparse."""
+        """Parameters whose gradient is sparse when the input is sparse (they
+        are updated row-wise, whatever the input)."""
         return [self.input_layer.weight]
 
     def release_batch(self):
@@ -99,62 +113,13 @@ class RectifierMLP(nn.Module):
         self.input_layer.batch_rows = None
 
     def squared_weight_norms(self):
-        """Return ``(sparse_rows, dense)``: the sum of squared weights of the
-        first-layer rows used by the last sparse training batch (0 if none),
-        with autograd; and of every dense weight matrix, without autograd."""
+        """Return ``(rowwise, dense)``: the sum of squared weights of the first
+        layer, with autograd (only the rows the last training batch used when
+        it was sparse: lazy decay); and of the other weight matrices, without
+        autograd (their decay is the optimizer's)."""
         rows = self.input_layer.batch_rows
-        sparse_rows = rows.pow(2).sum() if rows is not None else 0.0
-        dense = [layer.weight for layer in self.layers]
-        if rows is None:
-            dense.append(self.input_layer.weight)
-        with torch.no_grad():
-            norms = torch.stack([torch.linalg.vector_norm(w) for w in dense])
-        return sparse_rows, norms.square().sum()
-
-
-class LazyAdam(torch.optim.Optimizer):
-    """Adam for parameters with sparse gradients (row-wise, "lazy" updates).
-
-    Only the rows present in a gradient are updated, with the same arithmetic
-    as :class:`torch.optim.Adam`; the moments of the other rows are left as
-    they are. A step costs O(rows in the gradient x row width), which for a
-    TF-IDF first layer is the batch's distinct features, not the vocabulary.
-    Unlike :class:`torch.optim.SparseAdam` it needs no ``sparse_mask`` of the
-    dense moments, which makes it several times faster on CPU.
-    """
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None if closure is None else closure()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                grad = p.grad.coalesce()
-                rows, values = grad.indices()[0], grad.values()
-                m = state["exp_avg"].index_select(0, rows)
-                v = state["exp_avg_sq"].index_select(0, rows)
-                m.lerp_(values, 1 - beta1)
-                v.mul_(beta2).addcmul_(values, values, value=1 - beta2)
-                state["exp_avg"].index_copy_(0, rows, m)
-                state["exp_avg_sq"].index_copy_(0, rows, v)
-                bias1 = 1 - beta1 ** state["step"]
-                bias2 = 1 - beta2 ** state["step"]
-                denom = (v.sqrt_() / bias2**0.5).add_(group["eps"])
-                updated = p.index_select(0, rows)
-                updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
-                p.index_copy_(0, rows, updated)
-        return loss
+        first = self.input_layer.weight if rows is None else rows
+        return first.pow(2).sum(), _squared_norm(lay.weight for lay in self.layers)
 
 
 #: Reconstruction strategies: output activation and per-entry loss.
@@ -324,17 +289,14 @@ class DenoisingLayer(nn.Module):
         self.batch_decoder_rows = None
 
     def squared_weight_norms(self):
-        """``(sparse_rows, dense)`` as in :meth:`RectifierMLP.squared_weight_norms`;
-        a tied decoder is the encoder and is counted once."""
-        sparse_rows, dense = 0.0, []
+        """``(rowwise, dense)`` as in :meth:`RectifierMLP.squared_weight_norms`:
+        every weight here is updated row-wise; a tied decoder is the encoder and
+        is counted once."""
+        rowwise = 0.0
         for rows, weight in (
             (self.input_layer.batch_rows, self.input_layer.weight),
             (self.batch_decoder_rows, self.decoder_weight),
         ):
-            if rows is not None:
-                sparse_rows = sparse_rows + rows.pow(2).sum()
-            elif weight is not None:
-                dense.append(weight)
-        with torch.no_grad():
-            norms = [torch.linalg.vector_norm(w).square() for w in dense]
-            return sparse_rows, torch.stack(norms).sum() if norms else torch.zeros(())
+            if weight is not None:
+                rowwise = rowwise + (weight if rows is None else rows).pow(2).sum()
+        return rowwise, torch.zeros(())

@@ -1,4 +1,4 @@
-"""Activation registry: one table from a public name to a torch module class."""
+"""Activation table: one table from a public name to a torch module class."""
 
 from torch import nn
 

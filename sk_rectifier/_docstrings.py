@@ -1,0 +1,201 @@
+"""One text per shared parameter, substituted into each estimator's docstring.
+
+An estimator's docstring holds a ``{parameters}`` line where its "Parameters"
+section goes; :func:`fill_parameters` writes there, in signature order, one
+entry per ``__init__`` parameter: ``name : type, default=<the signature's
+default>`` and the text below. Texts may use ``{placeholders}`` filled from
+the keyword arguments of :func:`fill_parameters` (what differs per estimator,
+such as the early-stopping score).
+"""
+
+import inspect
+import textwrap
+
+_ACTIVATION_TYPE = '{"relu", "softplus", "tanh", "logistic", "identity"}'
+
+#: name -> (type, text)
+PARAMETERS = {
+    "hidden_layer_sizes": (
+        "int or array-like of int",
+        "Number of units of each hidden layer{layers_note}.",
+    ),
+    "activation": (
+        _ACTIVATION_TYPE,
+        """\
+        Hidden-layer activation. ``"relu"`` is the rectifier ``max(0, x)``;
+        ``"softplus"`` is ``log(1 + exp(x))``.""",
+    ),
+    "activation_l1": (
+        "float",
+        """\
+        Coefficient of the L1 penalty on hidden activations: the batch mean
+        (sample-weighted) of ``sum(|h|)`` over the units of every hidden layer,
+        added to the loss. The paper used about ``1e-3``; larger values give
+        more exact zeros with rectifiers.""",
+    ),
+    "alpha": (
+        "float",
+        """\
+        L2 penalty on the weights (not the biases), scaled as in scikit-learn:
+        ``0.5 * alpha * ||W||^2 / sum(batch sample weights)`` is added to each
+        batch's loss. With sparse input, the first layer's term covers only the
+        weight rows of the features present in the batch (lazy decay), so that
+        a step stays proportional to the batch's non-zeros.""",
+    ),
+    "dropout": (
+        "float",
+        "Dropout probability applied to each hidden layer's output in training.",
+    ),
+    "solver": (
+        '{"adam", "sgd"}',
+        """\
+        Optimizer of the dense layers. The first layer is updated row-wise
+        (Adam with the same arithmetic, or SGD), so that with sparse input a
+        step touches only the weight rows of the features in the batch.""",
+    ),
+    "learning_rate_init": ("float", "Learning rate (constant)."),
+    "momentum": ("float", 'Momentum for ``solver="sgd"``.'),
+    "nesterovs_momentum": (
+        "bool",
+        'Whether to use Nesterov\'s momentum with ``solver="sgd"``.',
+    ),
+    "beta_1": ("float", "Adam's decay of the first-moment estimate."),
+    "beta_2": ("float", "Adam's decay of the second-moment estimate."),
+    "epsilon": ("float", "Adam's numerical-stability constant."),
+    "batch_size": (
+        'int or "auto"',
+        'Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.',
+    ),
+    "max_iter": ("int", "Maximum number of epochs{per_layer}."),
+    "shuffle": ("bool", "Whether to shuffle the samples at each epoch."),
+    "tol": (
+        "float",
+        """\
+        Minimal improvement of the training loss (or of the validation
+        {score} with ``early_stopping``) that counts as progress.""",
+    ),
+    "n_iter_no_change": (
+        "int",
+        "Epochs without progress after which training{per_layer} stops.",
+    ),
+    "early_stopping": (
+        "bool",
+        """\
+        Hold out {held_out}``validation_fraction`` of the training data, stop
+        when its {score} stops improving, and restore the weights of the best
+        epoch{per_layer}.""",
+    ),
+    "validation_fraction": (
+        "float",
+        "Fraction of the training data held out with ``early_stopping``.",
+    ),
+    "class_weight": (
+        'dict, "balanced" or None',
+        """\
+        Weights of the classes, multiplied into ``sample_weight``; ``"balanced"``
+        uses ``n_samples / (n_classes * np.bincount(y))``.""",
+    ),
+    "random_state": (
+        "int, RandomState instance or None",
+        """\
+        Seeds weight initialisation, shuffling, dropout, corruption and the
+        validation split, for this estimator's fits only. The same seed on the
+        same data on CPU gives identical results.""",
+    ),
+    "device": (
+        "str",
+        """\
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"mps"``. The resolved device is ``device_``.""",
+    ),
+    "verbose": (
+        "int",
+        "0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.",
+    ),
+    "warm_start": (
+        "bool",
+        """\
+        Continue training from the current weights on the next call to fit.
+        The optimizer restarts with the current ``learning_rate_init``, as in
+        scikit-learn's MLP; ``partial_fit`` keeps its state.""",
+    ),
+    "pretraining": (
+        "DenoisingAutoencoderTransformer or None",
+        """\
+        Unsupervised pre-training: the hidden layers start from the encoder
+        layers of this autoencoder (which must have the same
+        ``hidden_layer_sizes``), then the whole network is fine-tuned. An
+        autoencoder that is already fitted is used as it is; otherwise a clone
+        is fitted inside ``fit`` on all of ``X``.{unlabeled}""",
+    ),
+    "corruption": (
+        '{"masking", "salt_and_pepper", "gaussian"}',
+        """\
+        Noise applied to each layer's input during training: zero a random
+        fraction of the entries; set a random fraction to 0 or 1; or add
+        Gaussian noise. On sparse input only the stored entries are corrupted.""",
+    ),
+    "corruption_level": (
+        "float or array-like of float",
+        """\
+        Fraction of entries corrupted (masking, salt and pepper; in [0, 1]) or
+        the noise's standard deviation (gaussian); one value per layer allowed.""",
+    ),
+    "reconstruction": (
+        '{"auto", "softplus_squared", "sigmoid_cross_entropy", "linear_squared"}',
+        """\
+        Decoder output and cost. ``"softplus_squared"``: softplus output,
+        squared error (the paper's choice for rectifier codes on images);
+        ``"sigmoid_cross_entropy"``: sigmoid output, cross-entropy against the
+        target scaled into [0, 1] by its per-feature training maximum (the
+        paper's choice on text); ``"linear_squared"``: linear output, squared
+        error. ``"auto"``: for the first layer, sigmoid cross-entropy when the
+        input lies in [0, 1] (TF-IDF, pixel intensities), else linear squared
+        error; above it, by the activation below: softplus squared error for
+        ``relu``/``softplus`` codes, sigmoid cross-entropy for ``logistic``,
+        linear squared error for ``tanh``/``identity``.""",
+    ),
+    "tied_weights": ("bool", "Whether the decoder weight is the encoder's transpose."),
+}
+
+#: placeholder values used unless an estimator gives its own
+DEFAULTS = {
+    "layers_note": "",
+    "per_layer": "",
+    "score": "loss",
+    "held_out": "",
+    "unlabeled": "",
+}
+
+
+def _default(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def parameters_section(cls, **context):
+    """The entries of ``cls``'s "Parameters" section, unindented."""
+    context = {**DEFAULTS, **context}
+    entries = []
+    for name, param in inspect.signature(cls).parameters.items():
+        kind, text = PARAMETERS[name]
+        body = textwrap.dedent(text).format(**context)
+        entries.append(
+            f"{name} : {kind}, default={_default(param.default)}\n"
+            + textwrap.indent(body, "    ")
+        )
+    return "\n".join(entries)
+
+
+def fill_parameters(**context):
+    """Class decorator: write the "Parameters" entries of the class's
+    ``__init__`` parameters where its docstring has ``{parameters}``."""
+
+    def decorate(cls):
+        lines = cls.__doc__.splitlines()
+        (at,) = [i for i, line in enumerate(lines) if line.strip() == "{parameters}"]
+        margin = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        section = textwrap.indent(parameters_section(cls, **context), margin)
+        cls.__doc__ = "\n".join(lines[:at] + [section] + lines[at + 1 :])
+        return cls
+
+    return decorate

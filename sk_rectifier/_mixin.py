@@ -1,0 +1,412 @@
+"""Machinery of an estimator that trains torch networks through the engine:
+the parameters every sk_rectifier estimator shares, validation, device,
+seeding, exact rollback of a failed fit, warnings at the user's line, the
+inference path, pickling, and the hooks persistence and inspection use.
+"""
+
+import contextlib
+import re
+import sys
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
+
+from sk_rectifier import _engine as engine
+from sk_rectifier._compat import Interval, StrOptions
+from sk_rectifier._data import as_float32
+from sk_rectifier.nn import ACTIVATIONS
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+#: how every estimator validates X: any sparse format, float64 or float32
+_X_RULES = {
+    "accept_sparse": ("csr", "csc", "coo", "bsr", "dia", "dok", "lil"),
+    "accept_large_sparse": True,
+    "dtype": (np.float64, np.float32),
+}
+
+#: files whose frames are the library's, not the user's (for warnings)
+_INTERNAL = tuple(
+    str(Path(module.__file__).parent)
+    for module in (sys.modules["sklearn"], sys.modules["skorch"], torch)
+) + (str(Path(__file__).parent),)
+
+
+def resolve_device(device):
+    """Return the torch device string for ``device``; ``"auto"`` picks CUDA
+    when available, else CPU."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.match(device):
+        raise ValueError(
+            "The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' or "
+            f"'mps'. Got {device!r} instead."
+        )
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise ValueError(
+                f"The 'device' parameter is {device!r} but CUDA device {index} is "
+                "not available on this machine; use device='auto' or 'cpu'."
+            )
+    return device
+
+
+@contextlib.contextmanager
+def torch_seed(seed, device):
+    """Seed torch inside the block only; the global RNG state is restored."""
+    cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` attributed to the first frame outside the library
+    (sk_rectifier, scikit-learn, skorch, torch): the user's call."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validated non-negative float32 sample weights of shape (n_samples,),
+    with at least one non-zero (scikit-learn's rule, on every version)."""
+    if isinstance(sample_weight, Real):
+        return np.full(n_samples, sample_weight, dtype=np.float32)
+    weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=(np.float64, np.float32),
+        input_name="sample_weight",
+    )
+    if weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {weight.shape}, expected {(n_samples,)}!"
+        )
+    check_non_negative(weight, "sample_weight")
+    if not np.any(weight):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weight.astype(np.float32)
+
+
+def check_layer(layer, n_layers):
+    """Validate a hidden-layer index (an integer, not a bool) and return it as
+    a non-negative int."""
+    if (
+        isinstance(layer, bool | np.bool_)
+        or not isinstance(layer, Integral)
+        or not -n_layers <= layer < n_layers
+    ):
+        raise ValueError(
+            f"layer must be an integer in [{-n_layers}, {n_layers - 1}] for "
+            f"a network with {n_layers} hidden layers, got {layer!r}."
+        )
+    return int(layer) % n_layers
+
+
+def _take(arrays, rows):
+    """The given rows of each array (None stays None)."""
+    return tuple(None if a is None else a[rows] for a in arrays)
+
+
+class TorchEstimatorMixin:
+    """Parameters, validation, device, seeding, rollback, training and
+    inference through the engine, shared by every sk_rectifier estimator.
+
+    Subclasses set ``_module`` (the torch module class they train),
+    implement ``_networks()`` (the fitted nets, bottom first) and
+    ``_set_networks(nets)``, and list in ``_saved_attributes`` the fitted
+    attributes the safe format keeps.
+    """
+
+    _module: type
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", _POSITIVE_INT],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation_l1": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(engine.OPTIMIZERS))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+    _saved_attributes: tuple = ("n_features_in_", "feature_names_in_", "n_iter_")
+
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        *,
+        activation,
+        activation_l1,
+        alpha,
+        solver,
+        learning_rate_init,
+        momentum,
+        nesterovs_momentum,
+        beta_1,
+        beta_2,
+        epsilon,
+        batch_size,
+        max_iter,
+        shuffle,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        random_state,
+        device,
+        verbose,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.activation_l1 = activation_l1
+        self.alpha = alpha
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ----------------------------------------------------------- validation
+    def _validate_X(self, X, reset):
+        """``X`` validated (any sparse format, float64 or float32) and
+        returned as float32 ndarray or CSR."""
+        return as_float32(validate_data(self, X, reset=reset, **_X_RULES))
+
+    def _validate_Xy(self, X, y, reset, **y_rules):
+        """``(X, y)`` validated together; X as in :meth:`_validate_X`."""
+        X, y = validate_data(self, X, y, reset=reset, **_X_RULES, **y_rules)
+        return as_float32(X), y
+
+    def _hidden_sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        ok = sizes.ndim == 1 and sizes.size > 0
+        ok = ok and np.issubdtype(sizes.dtype, np.integer) and np.all(sizes > 0)
+        if not ok:
+            raise ValueError(
+                "hidden_layer_sizes must be a positive integer or a sequence of "
+                f"positive integers, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    # ------------------------------------------------------------- training
+    def _spec(self, module, module_kwargs, criterion, n_train, device, score=None):
+        """The engine's description of a training run with these parameters."""
+        if self.solver == "adam":
+            opt_kwargs = {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+        else:
+            nesterov = self.nesterovs_momentum and self.momentum > 0
+            opt_kwargs = {"momentum": self.momentum, "nesterov": nesterov}
+        batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
+        return engine.Spec(
+            module=module,
+            module_kwargs=module_kwargs,
+            criterion=criterion,
+            solver=self.solver,
+            learning_rate=self.learning_rate_init,
+            optimizer_kwargs=opt_kwargs,
+            alpha=self.alpha,
+            activation_l1=self.activation_l1,
+            batch_size=max(1, min(batch_size, n_train)),
+            max_epochs=self.max_iter,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            device=device,
+            verbose=self.verbose,
+            score=score,
+        )
+
+    def _next_seed(self, reset):
+        """A torch seed for this call, drawn from ``random_state``."""
+        if reset or not hasattr(self, "_rng"):
+            self._rng = check_random_state(self.random_state)
+        return int(self._rng.randint(np.iinfo(np.int32).max))
+
+    def _train_net(
+        self,
+        net,
+        spec_args,
+        X,
+        y=None,
+        sample_weight=None,
+        *,
+        incremental,
+        stratify=None,
+        seed,
+        init_module=None,
+    ):
+        """Train ``net`` (a new one when None) on validated data; return
+        ``(net, result)``. ``spec_args`` are :meth:`_spec`'s first arguments
+        (module, module_kwargs, criterion) and optionally the score."""
+        device = resolve_device(self.device)
+        valid = None
+        if self.early_stopping and not incremental:
+            train, held_out = train_test_split(
+                np.arange(X.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=stratify,
+                random_state=seed,
+            )
+
+            def pick(rows):
+                return tuple(
+                    None if a is None else a[rows] for a in (X, y, sample_weight)
+                )
+
+            (X, y, sample_weight), valid = pick(train), pick(held_out)
+        module, module_kwargs, criterion, *score = spec_args
+        spec = self._spec(module, module_kwargs, criterion, X.shape[0], device, *score)
+        with torch_seed(seed, device):
+            restart = net is not None and not incremental
+            if net is None:
+                net = engine.build(spec)
+                if init_module is not None:
+                    init_module(engine.module(net))
+            result = engine.train(
+                net,
+                spec,
+                X,
+                y,
+                sample_weight,
+                valid=valid,
+                incremental=incremental,
+                restart=restart,
+            )
+        return net, result
+
+    def _report(self, result, *, fresh, epochs_before=0, where=""):
+        """Turn a training result into exactly one warning (or an error when
+        nothing was trained), attributed to the user's call."""
+        epoch = epochs_before + result.epochs
+        if result.event == "diverged" and epoch == 0:
+            raise ValueError(
+                f"Training diverged{where}: the loss became NaN or infinite in "
+                "epoch 1, before any epoch completed with a finite loss. Lower "
+                f"learning_rate_init (now {self.learning_rate_init}) or scale the "
+                "input."
+            )
+        if result.event == "interrupted" and fresh and result.epochs == 0:
+            raise KeyboardInterrupt(
+                f"Training was interrupted{where} before its first epoch "
+                "completed; the estimator is left as it was before fit."
+            )
+        if result.event == "diverged":
+            warn(
+                f"Training diverged{where}: the loss became NaN or infinite in "
+                f"epoch {epoch + 1}; training stopped and the weights of epoch "
+                f"{epoch} were kept. Lower learning_rate_init (now "
+                f"{self.learning_rate_init}) or scale the input.",
+                ConvergenceWarning,
+            )
+        elif result.event == "interrupted":
+            resume = "warm_start" in self.get_params()
+            warn(
+                f"Training was interrupted{where} during epoch {epoch + 1}; the "
+                f"weights of the last completed epoch ({epoch}) were kept."
+                + (" Fit again with warm_start=True to resume." if resume else "")
+            )
+        elif result.event == "max_iter":
+            warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                f"reached and the optimization hasn't converged yet{where}.",
+                ConvergenceWarning,
+            )
+
+    def _atomically(self, fit, *args):
+        """Run ``fit(*args)``; if it raises, put the estimator back exactly as
+        it was: its attributes, and its networks' weights, optimizer state,
+        history and settings (which warm starts change in place)."""
+        state = self.__dict__.copy()
+        restores = [engine.checkpoint(net) for net in self._networks_or_empty()]
+        try:
+            return fit(*args)
+        except BaseException:
+            for restore in restores:
+                restore()
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    # ------------------------------------------------------------ inference
+    def _networks_or_empty(self):
+        try:
+            return self._networks()
+        except AttributeError:
+            return []
+
+    def _forward(self, net, X, fn):
+        """``fn(module, batch)`` over validated float32 ``X`` on ``net``."""
+        return engine.predict(engine.module(net), X, fn, engine.device(net))
+
+    def _checked_X(self, X):
+        check_is_fitted(self)
+        return self._validate_X(X, reset=False)
+
+    # ---------------------------------------------------------- persistence
+    def _export_networks(self):
+        """``[(module_kwargs, state_dict), ...]`` of the fitted networks (each
+        a ``self._module``), for the safe format."""
+        return [
+            (engine.module_kwargs(net), engine.module(net).state_dict())
+            for net in self._networks()
+        ]
+
+    def _import_networks(self, networks, device):
+        """Rebuild the networks from :meth:`_export_networks`'s description."""
+        nets = []
+        for module_kwargs, state in networks:
+            spec = self._spec(self._module, module_kwargs, None, 1, device)
+            net = engine.build(spec)
+            engine.module(net).load_state_dict(state, strict=True)
+            nets.append(net)
+        self._set_networks(nets)
+        self.device_ = device
+
+    def __setstate__(self, state):
+        # skorch maps a CUDA-trained net onto the CPU when CUDA is missing;
+        # keep the estimator's resolved device in step with it.
+        super().__setstate__(state)
+        nets = self._networks_or_empty()
+        if nets:
+            self.device_ = engine.device(nets[0])

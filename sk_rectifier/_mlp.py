@@ -1,0 +1,213 @@
+"""The multi-layer perceptron base of the classifier and the regressor: its
+parameters, the one fit path, pre-training, hidden activations and weights."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sk_rectifier import _engine as engine
+from sk_rectifier._compat import HasMethods, Interval
+from sk_rectifier._mixin import TorchEstimatorMixin, check_layer
+from sk_rectifier.nn import RectifierMLP
+
+
+class BaseMLP(TorchEstimatorMixin, BaseEstimator):
+    """Parameters and machinery of the rectifier MLP estimators.
+
+    A subclass gives the torch loss (``_criterion``), the early-stopping score
+    (``_early_stopping_score``), and ``_prepare_targets``, which validates and
+    encodes ``y`` for one call.
+    """
+
+    _parameter_constraints: dict = {
+        **TorchEstimatorMixin._parameter_constraints,
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "warm_start": ["boolean"],
+        "pretraining": [HasMethods(["fit", "transform"]), None],
+    }
+    _saved_attributes = (
+        *TorchEstimatorMixin._saved_attributes,
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "best_validation_score_",
+        "activation_sparsity_",
+    )
+    _module = RectifierMLP
+    _criterion = None  # torch loss class, built with reduction="none"
+    _early_stopping_score = None  # fn(outputs, y, sample_weight) -> float
+    _y_rules: dict = {}  # validate_data's keyword arguments for y
+
+    def __init__(self, hidden_layer_sizes, *, dropout, warm_start, pretraining, **kw):
+        super().__init__(hidden_layer_sizes, **kw)
+        self.dropout = dropout
+        self.warm_start = warm_start
+        self.pretraining = pretraining
+
+    # ------------------------------------------------------------- hooks
+    def _networks(self):
+        return [self.net_]
+
+    def _set_networks(self, nets):
+        (self.net_,) = nets
+
+    # ---------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        """The one fit path of ``fit`` and ``partial_fit``: a failed call
+        leaves the estimator exactly as it was."""
+        return self._atomically(
+            self._fit_unsafe, X, y, sample_weight, incremental, classes
+        )
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
+        fitted = hasattr(self, "net_")
+        warm = self._is_warm(fitted, incremental, classes)
+        X, y = self._validate_Xy(X, y, reset=not warm, **self._y_rules)
+        if self.pretraining is not None and not warm:
+            self.pretraining_ = self._pretrain(X)
+        X, y, weights, n_outputs, stratify = self._prepare_targets(
+            X, y, sample_weight, warm=warm, incremental=incremental
+        )
+        epochs_before = self.n_iter_ if warm else 0
+        net, result = self._train_net(
+            self.net_ if warm else None,
+            (
+                self._module,
+                self._module_kwargs(X.shape[1], n_outputs),
+                self._criterion,
+                self._early_stopping_score,
+            ),
+            X,
+            y,
+            weights,
+            incremental=incremental,
+            stratify=stratify,
+            seed=self._next_seed(not warm),
+            init_module=self._initialize_module,
+        )
+        self._report(result, fresh=not warm, epochs_before=epochs_before)
+        self.net_ = net
+        self.device_ = engine.device(net)
+        curves = engine.curves(net)
+        self.n_iter_ = len(curves["train_loss"])
+        self.loss_curve_ = [float(v) for v in curves["train_loss"]]
+        early_stopping = self.early_stopping and not incremental
+        scores = [float(v) for v in curves["valid_score"] if v is not None]
+        self.validation_scores_ = scores if early_stopping else None
+        self.best_validation_score_ = max(scores) if early_stopping else None
+        self.best_loss_ = None if early_stopping else min(self.loss_curve_)
+        self.activation_sparsity_ = np.array(
+            [float(np.mean(h == 0)) for h in self._layers_of(X)]
+        )
+        return self
+
+    def _is_warm(self, fitted, incremental, classes):
+        """Whether this call continues the current network."""
+        return fitted and (incremental or self.warm_start)
+
+    def _module_kwargs(self, n_features, n_outputs):
+        return {
+            "n_features": n_features,
+            "n_outputs": n_outputs,
+            "hidden_layer_sizes": self._hidden_sizes(),
+            "activation": self.activation,
+            "dropout": self.dropout,
+        }
+
+    # ------------------------------------------------------- pre-training
+    def _pretrain(self, X):
+        """Fit (a clone of) the pre-training autoencoder on all of ``X``, or
+        take it as it is if it is fitted; check that it fits this network."""
+        dae = self.pretraining
+        try:
+            check_is_fitted(dae)
+        except NotFittedError:
+            dae = clone(dae).fit(X)
+        sizes = [w.shape[1] for w in dae.coefs_]
+        if tuple(sizes) != self._hidden_sizes() or dae.n_features_in_ != X.shape[1]:
+            raise ValueError(
+                f"pretraining has {dae.n_features_in_} input features and layers "
+                f"{tuple(sizes)}, but this network has {X.shape[1]} features and "
+                f"hidden_layer_sizes={self._hidden_sizes()}; they must match."
+            )
+        return dae
+
+    def _initialize_module(self, module):
+        # Start the hidden layers from the pre-trained encoder layers.
+        if self.pretraining is None:
+            return
+        weights, biases = self.pretraining_.coefs_, self.pretraining_.intercepts_
+        with torch.no_grad():
+            module.input_layer.weight.copy_(torch.from_numpy(weights[0]))
+            module.input_layer.bias.copy_(torch.from_numpy(biases[0]))
+            for layer, weight, bias in zip(module.layers, weights[1:], biases[1:]):
+                layer.weight.copy_(torch.from_numpy(weight.T))
+                layer.bias.copy_(torch.from_numpy(bias))
+
+    # ---------------------------------------------------------- inference
+    def _outputs(self, X):
+        """Output-layer scores for ``X`` as a float64 tensor on the CPU."""
+        X = self._checked_X(X)
+        return self._forward(self.net_, X, engine.logits).double()
+
+    def _layers_of(self, X):
+        """Every hidden layer's activations for validated ``X``, in one pass."""
+        layers = self._forward(self.net_, X, _hidden)
+        return [h.numpy() for h in layers]
+
+    def _hidden_layers(self, X):
+        """The activations of every hidden layer for ``X``, in one pass."""
+        return self._layers_of(self._checked_X(X))
+
+    def hidden_activations(self, X, layer: int = -1) -> np.ndarray:
+        """Return the activations of a hidden layer for ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+        layer : int, default=-1
+            Index of the hidden layer, ``0`` for the first, ``-1`` for the last.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The hidden representation, after the activation function.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_rectifier import RectifierMLPClassifier
+        >>> X, y = np.random.RandomState(0).rand(30, 4), np.arange(30) % 2
+        >>> clf = RectifierMLPClassifier((8, 3), max_iter=2, random_state=0)
+        >>> clf.fit(X, y).hidden_activations(X, layer=0).shape
+        (30, 8)
+        """
+        X = self._checked_X(X)
+        k = check_layer(layer, len(engine.module(self.net_).layers))
+        return self._forward(self.net_, X, lambda m, b: m.hidden(b)[0][k]).numpy()
+
+    # ------------------------------------------------------- weights as numpy
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """List of weight matrices, ``coefs_[i]`` of shape (n_in, n_out)."""
+        check_is_fitted(self, "net_")
+        module = engine.module(self.net_)
+        weights = [module.input_layer.weight] + [lay.weight.T for lay in module.layers]
+        return [w.detach().cpu().numpy().copy() for w in weights]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """List of bias vectors, ``intercepts_[i]`` of shape (n_out,)."""
+        check_is_fitted(self, "net_")
+        module = engine.module(self.net_)
+        biases = [module.input_layer.bias] + [lay.bias for lay in module.layers]
+        return [b.detach().cpu().numpy().copy() for b in biases]
+
+
+def _hidden(module, X):
+    return module.hidden(X)[0]

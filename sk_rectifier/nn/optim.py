@@ -1,0 +1,58 @@
+"""Row-wise optimizer for a first layer fed with sparse input."""
+
+import torch
+
+
+class LazyAdam(torch.optim.Optimizer):
+    """Adam for parameters whose gradient is sparse or dense (row-wise, "lazy").
+
+    With a sparse gradient only the rows present in it are updated, with the
+    same arithmetic as :class:`torch.optim.Adam`; the moments of the other rows
+    are left as they are. A dense gradient updates every row, exactly as Adam
+    does, so one optimizer serves the first layer whether a batch is dense or
+    sparse, and its moments carry over when the input switches between them.
+    A sparse step costs O(rows in the gradient x row width), which for a
+    TF-IDF first layer is the batch's distinct features, not the vocabulary.
+    Unlike :class:`torch.optim.SparseAdam` it needs no ``sparse_mask`` of the
+    dense moments, which makes it several times faster on CPU.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                bias1 = 1 - beta1 ** state["step"]
+                bias2 = 1 - beta2 ** state["step"]
+                if not p.grad.is_sparse:
+                    m, v = state["exp_avg"], state["exp_avg_sq"]
+                    m.lerp_(p.grad, 1 - beta1)
+                    v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                    denom = (v.sqrt() / bias2**0.5).add_(group["eps"])
+                    p.addcdiv_(m, denom, value=-group["lr"] / bias1)
+                    continue
+                grad = p.grad.coalesce()
+                rows, values = grad.indices()[0], grad.values()
+                m = state["exp_avg"].index_select(0, rows)
+                v = state["exp_avg_sq"].index_select(0, rows)
+                m.lerp_(values, 1 - beta1)
+                v.mul_(beta2).addcmul_(values, values, value=1 - beta2)
+                state["exp_avg"].index_copy_(0, rows, m)
+                state["exp_avg_sq"].index_copy_(0, rows, v)
+                denom = (v.sqrt_() / bias2**0.5).add_(group["eps"])
+                updated = p.index_select(0, rows)
+                updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
+                p.index_copy_(0, rows, updated)
+        return loss
