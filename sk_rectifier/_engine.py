@@ -423,7 +423,7 @@ def checkpoint(net) -> Callable[[], None]:
     def restore():
         vars(net).clear()
         vars(net).update(attributes)
-        vars(net)["history"] = history
+        vars(net)["history_"] = history
         net.module_.load_state_dict(module_state)
         for optimizer, state in zip(_optimizers(net), optimizer_states):
             optimizer.load_state_dict(state)

@@ -1,0 +1,351 @@
+"""The engine under the estimators: input switches, exact rollback, version-
+independent rules, warnings at the user's line, one parameter text, row-
+independent predictions, and the boundaries between modules."""
+
+import ast
+import inspect
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+import sk_rectifier
+import sk_rectifier._engine as engine
+from sk_rectifier import (
+    DenoisingAutoencoderTransformer,
+    RectifierMLPClassifier,
+    RectifierMLPRegressor,
+)
+
+ESTIMATORS = [
+    RectifierMLPClassifier,
+    RectifierMLPRegressor,
+    DenoisingAutoencoderTransformer,
+]
+PACKAGE = Path(sk_rectifier.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.rand(90, 6)
+    X[X < 0.5] = 0  # half zeros, so that the CSR form is really sparse
+    return X, np.arange(90) % 3
+
+
+def _clf(**kw):
+    params = dict(hidden_layer_sizes=(8, 4), max_iter=4, random_state=0, tol=0)
+    return RectifierMLPClassifier(**{**params, **kw})
+
+
+def _reg(**kw):
+    params = dict(hidden_layer_sizes=(8,), max_iter=4, random_state=0, tol=0)
+    return RectifierMLPRegressor(**{**params, **kw})
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fn(*args, **kwargs)
+
+
+# ------------------------------------------------------- 1. dense <-> sparse
+@pytest.mark.parametrize("make", [_clf, _reg], ids=["classifier", "regressor"])
+def test_partial_fit_switches_between_dense_and_sparse(make, data):
+    X, y = data
+    est = make()
+    extra = {"classes": np.unique(y)} if make is _clf else {}
+    est.partial_fit(X, y, **extra)
+    est.partial_fit(sp.csr_matrix(X), y)
+    est.partial_fit(X, y)
+    est.partial_fit(sp.csc_matrix(X), y)
+    assert est.n_iter_ == 4
+    np.testing.assert_allclose(
+        est.predict(X), est.predict(sp.csr_matrix(X)), rtol=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("make", [_clf, _reg], ids=["classifier", "regressor"])
+def test_warm_start_switches_between_sparse_and_dense(make, data):
+    X, y = data
+    est = make(warm_start=True)
+    for X_fit in (sp.csr_matrix(X), X, sp.csr_matrix(X)):
+        _quiet(est.fit, X_fit, y)
+    assert est.n_iter_ == 12
+
+
+# ----------------------------------------------------------- 2. rollback
+def _fail_on_call(monkeypatch, n):
+    """Make the n-th training step from now raise RuntimeError."""
+    calls = {"n": 0}
+    step = engine._Net.train_step_single
+
+    def failing(self, batch, **kw):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise RuntimeError("injected failure")
+        return step(self, batch, **kw)
+
+    monkeypatch.setattr(engine._Net, "train_step_single", failing)
+
+
+def _state(est, X):
+    net = est.net_
+    optimizers = [
+        {k: (v.clone() if torch.is_tensor(v) else v) for k, v in s.items()}
+        for o in (net.optimizer_, net.sparse_optimizer_)
+        for s in o.state.values()
+    ]
+    return {
+        "proba": est.predict(X),
+        "history": len(net.history),
+        "batch_size": net.batch_size,
+        "max_epochs": net.max_epochs,
+        "n_iter_": est.n_iter_,
+        "weights": [w.copy() for w in est.coefs_],
+        "optimizers": optimizers,
+    }
+
+
+def _assert_same(before, after):
+    np.testing.assert_array_equal(before["proba"], after["proba"])
+    for key in ("history", "batch_size", "max_epochs", "n_iter_"):
+        assert before[key] == after[key], key
+    for a, b in zip(before["weights"], after["weights"]):
+        np.testing.assert_array_equal(a, b)
+    assert len(before["optimizers"]) == len(after["optimizers"])
+    for a, b in zip(before["optimizers"], after["optimizers"]):
+        for key in a:
+            if torch.is_tensor(a[key]):
+                assert torch.equal(a[key], b[key]), key
+            else:
+                assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["warm_start", "partial_fit", "partial_fit_sparse", "pretraining_refit"],
+)
+def test_a_failed_fit_restores_the_network_exactly(how, data, monkeypatch):
+    X, y = data
+    if how == "pretraining_refit":
+        dae = DenoisingAutoencoderTransformer((8, 4), max_iter=2, random_state=0)
+        est = _quiet(_clf(pretraining=dae).fit, X, y)
+    else:
+        est = _quiet(_clf(warm_start=how == "warm_start").fit, X, y)
+    before = _state(est, X)
+    pretraining = getattr(est, "pretraining_", None)
+    with monkeypatch.context() as m:
+        _fail_on_call(m, 3)
+        with pytest.raises(RuntimeError, match="injected"):
+            if how == "warm_start":
+                est.set_params(batch_size=30).fit(X, y)
+            elif how.startswith("partial_fit"):
+                X_fit = sp.csr_matrix(X) if how.endswith("sparse") else X
+                est.set_params(batch_size=30).partial_fit(X_fit, y)
+            else:
+                est.set_params(batch_size=30).fit(X, y)
+    est.set_params(batch_size="auto")
+    _assert_same(before, _state(est, X))
+    assert getattr(est, "pretraining_", None) is pretraining
+
+
+def test_a_failed_first_fit_leaves_the_estimator_unfitted(data, monkeypatch):
+    X, y = data
+    est = _clf()
+    with monkeypatch.context() as m:
+        _fail_on_call(m, 2)
+        with pytest.raises(RuntimeError):
+            est.fit(X, y)
+    assert not hasattr(est, "net_") and not hasattr(est, "classes_")
+    assert not hasattr(est, "n_features_in_")
+
+
+# -------------------------------------------------- 3. version-independent
+@pytest.mark.parametrize("make", [_clf, _reg], ids=["classifier", "regressor"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_all_zero_sample_weights_are_refused(make, method, data):
+    X, y = data
+    est = make()
+    kw = {"classes": np.unique(y)} if make is _clf and method == "partial_fit" else {}
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        getattr(est, method)(X, y, sample_weight=np.zeros(len(y)), **kw)
+
+
+def _private_imports(path):
+    """Names imported from private scikit-learn/skorch modules, or private
+    names imported from them, in one source file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            root = node.module.split(".")[0]
+            if root not in ("sklearn", "skorch"):
+                continue
+            private_module = any(p.startswith("_") for p in node.module.split("."))
+            names = [a.name for a in node.names if a.name.startswith("_")]
+            if private_module or names:
+                found.append(f"{node.module}: {[a.name for a in node.names]}")
+    return found
+
+
+def test_private_names_are_imported_in_compat_only():
+    offenders = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "_compat.py" and _private_imports(path):
+            offenders[str(path.relative_to(PACKAGE))] = _private_imports(path)
+    assert offenders == {}
+    assert _private_imports(PACKAGE / "_compat.py")  # the check can fail
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "_optimizers",
+        "_unregister_attribute",
+        "_zero_grad_optimizer",
+        "_step_optimizer",
+        "misses_",
+        "interrupted_",
+        "_initialize_optimizer",
+    ],
+)
+def test_no_skorch_internals_are_used(name):
+    for path in PACKAGE.rglob("*.py"):
+        assert not re.search(rf"\.{name}\b", path.read_text()), (path, name)
+
+
+def test_only_the_engine_imports_skorch():
+    importers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(from|import) skorch", path.read_text(), re.M)
+    }
+    assert importers == {"_engine.py"}
+
+
+def test_nn_imports_neither_sklearn_nor_numpy():
+    for path in (PACKAGE / "nn").rglob("*.py"):
+        assert not re.search(
+            r"^\s*(from|import) (sklearn|skorch|numpy|scipy)", path.read_text(), re.M
+        ), path
+
+
+# ---------------------------------------------------- 4. warnings location
+def _interrupt_on_call(monkeypatch, n):
+    calls = {"n": 0}
+    step = engine._Net.train_step_single
+
+    def interrupted(self, batch, **kw):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return step(self, batch, **kw)
+
+    monkeypatch.setattr(engine._Net, "train_step_single", interrupted)
+
+
+def test_max_iter_warning_points_at_the_callers_line(data):
+    X, y = data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _clf(max_iter=2).fit(X, y)
+    (warning,) = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert "maximum iterations" in str(warning.message)
+    assert warning.filename == __file__
+
+
+def test_divergence_warning_points_at_the_callers_line(data):
+    X, y = data
+    clf = _quiet(_clf(warm_start=True).fit, X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.set_params(learning_rate_init=1e30, max_iter=3).fit(X * 1e30, y)
+    (warning,) = [w for w in caught if "diverged" in str(w.message)]
+    assert warning.filename == __file__
+
+
+@pytest.mark.parametrize("layers", [(8,), (8, 4)])
+def test_an_interrupted_autoencoder_warns_once_at_the_callers_line(
+    layers, data, monkeypatch
+):
+    X, _ = data
+    dae = DenoisingAutoencoderTransformer(layers, max_iter=3, batch_size=30, tol=0)
+    with monkeypatch.context() as m:
+        _interrupt_on_call(m, 5)  # in the 2nd epoch of the first layer
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dae.fit(X)
+    interrupted = [w for w in caught if "interrupted" in str(w.message)]
+    assert len(interrupted) == 1, [str(w.message) for w in caught]
+    assert interrupted[0].filename == __file__
+    assert len(dae.coefs_) == 1 and dae.n_iter_per_layer_ == [1]
+
+
+def test_interrupt_before_the_first_epoch_leaves_the_estimator_unfitted(
+    data, monkeypatch
+):
+    X, y = data
+    est = _clf()
+    with monkeypatch.context() as m:
+        _interrupt_on_call(m, 1)
+        with pytest.raises(KeyboardInterrupt, match="before its first epoch"):
+            est.fit(X, y)
+    assert not hasattr(est, "net_")
+
+
+# ----------------------------------------------------------- 5. the edges
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_hidden_activations_takes_numpy_integers_and_refuses_booleans(cls, data):
+    X, y = data
+    est = _quiet(cls((8, 4), max_iter=2, random_state=0).fit, X, y)
+    np.testing.assert_array_equal(
+        est.hidden_activations(X, layer=np.int64(0)), est.hidden_activations(X, 0)
+    )
+    for layer in (True, np.bool_(False), 1.0, 2, -3):
+        with pytest.raises(ValueError, match="layer must be an integer"):
+            est.hidden_activations(X, layer=layer)
+
+
+def _documented_parameters(cls):
+    doc = inspect.getdoc(cls)
+    section = doc.split("Parameters\n----------\n")[1].split("\n\n")[0]
+    return re.findall(r"^(\w+) : .*default=(.*)$", section, re.M)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_signature_constraints_and_docstring_agree(cls):
+    signature = inspect.signature(cls).parameters
+    documented = _documented_parameters(cls)
+    assert [name for name, _ in documented] == list(signature)
+    assert set(cls._parameter_constraints) == set(signature)
+    for name, default in documented:
+        expected = signature[name].default
+        shown = f'"{expected}"' if isinstance(expected, str) else repr(expected)
+        assert default == shown, name
+    assert "SparseAdam" not in inspect.getdoc(cls)
+
+
+# ------------------------------------------------ 6. row-independent outputs
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_outputs_do_not_depend_on_the_other_rows(cls, sparse):
+    rng = np.random.RandomState(1)
+    X = rng.rand(300, 20)
+    X[X < 0.6] = 0
+    y = np.arange(300) % 2
+    if sparse:
+        X = sp.csr_matrix(X)
+    est = _quiet(cls((16, 8), max_iter=3, random_state=0).fit, X, y)
+    method = est.transform if cls is DenoisingAutoencoderTransformer else None
+    method = method or getattr(est, "predict_proba", est.predict)
+    full = method(X)
+    for start, stop in [(0, 1), (1, 2), (5, 12), (7, 16), (13, 70), (30, 299)]:
+        np.testing.assert_array_equal(method(X[start:stop]), full[start:stop])
+    for layer in (0, 1):
+        whole = est.hidden_activations(X, layer)
+        np.testing.assert_array_equal(est.hidden_activations(X[3:9], layer), whole[3:9])
