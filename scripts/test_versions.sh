@@ -26,7 +26,7 @@ run() {  # run NAME PIP-ARGUMENTS...
 
 # The lower bounds declared in pyproject.toml.
 if [ "$WHICH" != newest ]; then
-    run oldest "scikit-learn==1.6.1" "skorch==1.0.0"
+    run oldest "scikit-learn==1.6.1" "skorch==1.2.0"
 fi
 # The newest releases on the package index.
 if [ "$WHICH" != oldest ]; then

@@ -407,7 +407,7 @@ class DenoisingAutoencoderTransformer(
             chunk = X[start : start + 256]
             rec = self._decode(self._encode(chunk)[-1])
             dense = chunk.toarray() if sp.issparse(chunk) else chunk
-            total += float(((dense - rec) ** 2).sum())
+            total += float(np.square(np.subtract(dense, rec, dtype=np.float64)).sum())
         return -total / (X.shape[0] * X.shape[1])
 
     @property

@@ -22,6 +22,30 @@ def _weighted_accuracy(outputs, y, sample_weight):
     return np.average(correct, weights=sample_weight)
 
 
+def _label_kind(value):
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, Real):
+        return "number"
+    return "str" if isinstance(value, str) else type(value).__name__
+
+
+def _check_label_types(y):
+    """Labels of one kind: an object array of numbers (or of booleans) becomes
+    a numeric array; labels that mix kinds (which cannot be sorted into
+    ``classes_``) are refused with one clear message."""
+    if y.dtype != object:
+        return y
+    kinds = {_label_kind(v) for v in y}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"y mixes labels of types {sorted(kinds)}; labels must all be "
+            "strings, all numbers or all booleans, so that they can be sorted "
+            "into classes_."
+        )
+    return np.asarray(y.tolist()) if kinds <= {"number", "bool"} else y
+
+
 def _unlabeled(y):
     """Mask of the samples labeled -1 (unlabeled, as in sklearn.semi_supervised)."""
     if y.dtype.kind in "iuf":
@@ -257,7 +281,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         return True
 
     def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
-        y = column_or_1d(y, warn=True)
+        y = _check_label_types(column_or_1d(y, warn=True))
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if self.pretraining is not None:

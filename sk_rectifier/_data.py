@@ -19,13 +19,34 @@ with warnings.catch_warnings():
     torch.sparse_csr_tensor([0, 0], [], [], size=(1, 1), check_invariants=False)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def as_float32(X):
-    """Return ``X`` as a writable float32 C-ordered array or CSR matrix."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32, copy=True)
-        X.sum_duplicates()
-        return X
-    return np.array(X, dtype=np.float32, order="C", copy=True)
+    """Return finite ``X`` as a writable float32 C-ordered array or CSR matrix.
+
+    Raises ValueError, naming the first column concerned, if a value is too
+    large in magnitude for float32 (finite in float64, infinite once cast).
+    """
+    with np.errstate(over="ignore"):  # reported below, with the column
+        if sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+            X.sum_duplicates()
+            values = X.data
+        else:
+            X = values = np.array(X, dtype=np.float32, order="C", copy=True)
+    if not np.isfinite(values).all():
+        if sp.issparse(X):
+            column = int(X.indices[np.flatnonzero(~np.isfinite(values))[0]])
+        else:
+            column = int(np.flatnonzero(~np.isfinite(values).all(axis=0))[0])
+        raise ValueError(
+            f"X has a value too large for float32 in column {column}: "
+            f"sk_rectifier computes in float32, whose largest magnitude is "
+            f"{FLOAT32_MAX:.4g}. Scale the input (for example with "
+            "sklearn.preprocessing.StandardScaler or MaxAbsScaler)."
+        )
+    return X
 
 
 def to_tensor(X):

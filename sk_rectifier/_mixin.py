@@ -101,6 +101,11 @@ def check_sample_weight(sample_weight, n_samples):
 def check_layer(layer, n_layers):
     """Validate a hidden-layer index (an integer, not a bool) and return it as
     a non-negative int."""
+    if n_layers == 0:
+        raise ValueError(
+            "This network has no hidden layer (hidden_layer_sizes=()): there are "
+            "no hidden activations."
+        )
     if (
         isinstance(layer, bool | np.bool_)
         or not isinstance(layer, Integral)
@@ -129,6 +134,7 @@ class TorchEstimatorMixin:
     """
 
     _module: type
+    _allows_no_hidden_layer = False  # whether hidden_layer_sizes=() is allowed
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", _POSITIVE_INT],
@@ -220,6 +226,13 @@ class TorchEstimatorMixin:
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if sizes.size == 0 and sizes.ndim == 1:
+            if self._allows_no_hidden_layer:
+                return ()
+            raise ValueError(
+                f"hidden_layer_sizes=() is not allowed for {type(self).__name__}: "
+                "it needs at least one hidden layer (its code)."
+            )
         ok = sizes.ndim == 1 and sizes.size > 0
         ok = ok and np.issubdtype(sizes.dtype, np.integer) and np.all(sizes > 0)
         if not ok:
@@ -376,8 +389,18 @@ class TorchEstimatorMixin:
             return []
 
     def _forward(self, net, X, fn):
-        """``fn(module, batch)`` over validated float32 ``X`` on ``net``."""
-        return engine.predict(engine.module(net), X, fn, engine.device(net))
+        """``fn(module, batch)`` over validated float32 ``X`` on ``net``;
+        raises ValueError rather than return a non-finite value."""
+        out = engine.predict(engine.module(net), X, fn, engine.device(net))
+        for tensor in out if isinstance(out, list) else [out]:
+            if not torch.isfinite(tensor).all():
+                rows = torch.nonzero(~torch.isfinite(tensor).all(dim=1)).ravel()
+                raise ValueError(
+                    "The network's output overflowed float32 on rows "
+                    f"{rows[:10].tolist()} of X: its values are too large for this "
+                    "model. Scale the input as it was scaled for fit."
+                )
+        return out
 
     def _checked_X(self, X):
         check_is_fitted(self)

@@ -41,6 +41,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
     _criterion = None  # torch loss class, built with reduction="none"
     _early_stopping_score = None  # fn(outputs, y, sample_weight) -> float
     _y_rules: dict = {}  # validate_data's keyword arguments for y
+    _allows_no_hidden_layer = True  # hidden_layer_sizes=(): a linear model
 
     def __init__(self, hidden_layer_sizes, *, dropout, warm_start, pretraining, **kw):
         super().__init__(hidden_layer_sizes, **kw)
@@ -101,7 +102,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         self.best_validation_score_ = max(scores) if early_stopping else None
         self.best_loss_ = None if early_stopping else min(self.loss_curve_)
         self.activation_sparsity_ = np.array(
-            [float(np.mean(h == 0)) for h in self._layers_of(X)]
+            [float(np.mean(h == 0)) for h in self._layers_of(X)], dtype=float
         )
         return self
 

@@ -4,8 +4,8 @@ the paper-reproduction runner, kept out of the library modules."""
 import argparse
 
 
-def main(argv=None):
-    """Entry point of ``python -m sk_rectifier``."""
+def build_parser():
+    """The argument parser of ``python -m sk_rectifier``."""
     parser = argparse.ArgumentParser(prog="python -m sk_rectifier")
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
@@ -42,6 +42,12 @@ def main(argv=None):
         default="reproduce",
         help="folder for the report and plots (default: ./reproduce)",
     )
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``python -m sk_rectifier``."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "reproduce":

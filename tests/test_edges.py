@@ -1,0 +1,165 @@
+"""Correct at the input edges: float32 range, no hidden layer, label types,
+packaging and command-line help."""
+
+import importlib.resources
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+from sk_rectifier import (
+    DenoisingAutoencoderTransformer,
+    RectifierMLPClassifier,
+    RectifierMLPRegressor,
+)
+from sk_rectifier.cli import build_parser
+
+ESTIMATORS = {
+    "classifier": lambda: RectifierMLPClassifier((4,), max_iter=20, random_state=0),
+    "regressor": lambda: RectifierMLPRegressor((4,), max_iter=20, random_state=0),
+    "autoencoder": lambda: DenoisingAutoencoderTransformer(
+        (4,), max_iter=3, random_state=0
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X = np.random.RandomState(0).rand(60, 3)
+    return X, np.arange(60) % 2
+
+
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+def _methods(est):
+    names = ["predict", "predict_proba", "predict_log_proba", "transform", "score"]
+    return [n for n in names if hasattr(est, n)] + ["hidden_activations"]
+
+
+def _call(est, name, X, y):
+    return getattr(est, name)(X, y) if name == "score" else getattr(est, name)(X)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_values_beyond_float32_are_refused_naming_the_column(name, sparse, data):
+    X, y = data
+    est = _fit(ESTIMATORS[name](), X, y)
+    before = est.hidden_activations(X)
+    X_big = X[:4].copy()
+    X_big[1, 2] = 1e39 if name != "regressor" else -1e39
+    X_big = sp.csr_matrix(X_big) if sparse else X_big
+    for method in _methods(est):
+        with pytest.raises(ValueError, match="too large for float32 in column 2"):
+            _call(est, method, X_big, y[:4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no NumPy cast warning
+        with pytest.raises(ValueError, match="too large for float32 in column 2"):
+            est.fit(X_big, y[:4])
+    np.testing.assert_array_equal(est.hidden_activations(X), before)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_outputs_are_never_nan(name, data):
+    X, y = data
+    est = _fit(ESTIMATORS[name](), X, y)
+    X_large = X[:4].copy()
+    X_large[0, 0], X_large[1, 0], X_large[2, 1] = 3e38, -3e38, 3.4e38
+    for method in _methods(est):
+        try:
+            out = _call(est, method, X_large, y[:4])
+        except ValueError as exc:
+            assert "overflowed float32" in str(exc)
+            continue
+        if method != "predict" or name != "classifier":
+            assert np.all(np.isfinite(out)), method
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [(RectifierMLPClassifier, MLPClassifier), (RectifierMLPRegressor, MLPRegressor)],
+)
+def test_no_hidden_layer_is_a_linear_model(ours, theirs, sparse, data):
+    X, y = data
+    X_fit = sp.csr_matrix(X) if sparse else X
+    est = _fit(ours(hidden_layer_sizes=(), max_iter=30, random_state=0), X_fit, y)
+    peer = _fit(theirs(hidden_layer_sizes=(), max_iter=30, random_state=0), X, y)
+    # one weight matrix from the input to the output (a binary classifier has
+    # two softmax outputs here, one logistic output in scikit-learn)
+    assert len(est.coefs_) == len(peer.coefs_) == 1
+    assert est.coefs_[0].shape[0] == peer.coefs_[0].shape[0] == X.shape[1]
+    assert len(est.intercepts_) == len(peer.intercepts_) == 1
+    assert est.predict(X_fit).shape == peer.predict(X).shape
+    assert est.activation_sparsity_.shape == (0,)
+    with pytest.raises(ValueError, match="no hidden layer"):
+        est.hidden_activations(X_fit)
+    from sk_rectifier.inspection import activation_sparsity, dead_units
+
+    assert activation_sparsity(est, X_fit).shape == (0,)
+    assert dead_units(est, X_fit) == []
+
+
+def test_no_hidden_layer_learns_a_linear_problem():
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 5)
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0, 1.5]) > 0).astype(int)
+    clf = _fit(
+        RectifierMLPClassifier((), learning_rate_init=0.05, random_state=0), X, y
+    )
+    assert clf.score(X, y) > 0.95
+
+
+def test_the_autoencoder_needs_a_hidden_layer(data):
+    X, _ = data
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(\) is not allowed"):
+        DenoisingAutoencoderTransformer(()).fit(X)
+
+
+@pytest.mark.parametrize(
+    "labels, types",
+    [
+        ([1, "a"], "['number', 'str']"),
+        (["a", None], "['NoneType', 'str']"),
+        ([1.5, (1, 2)], "['number', 'tuple']"),
+    ],
+)
+def test_mixed_label_types_are_one_clear_error(labels, types, data):
+    X, _ = data
+    y = np.array(labels * 30, dtype=object)
+    clf = RectifierMLPClassifier((4,), max_iter=2)
+    with pytest.raises(ValueError, match=re.escape(f"y mixes labels of types {types}")):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [["neg", "pos"], [0, 1], [-1.0, 2.0], [True, False], [np.int64(3), 7]],
+)
+def test_labels_of_one_type_are_accepted(labels, data):
+    X, _ = data
+    y = np.array(labels * 30, dtype=object)
+    clf = _fit(RectifierMLPClassifier((4,), max_iter=2, random_state=0), X, y)
+    assert set(clf.predict(X)) <= set(labels)
+    assert sorted(clf.classes_.tolist()) == sorted(set(labels))
+
+
+def test_the_package_is_marked_as_typed():
+    assert importlib.resources.files("sk_rectifier").joinpath("py.typed").is_file()
+
+
+def test_every_command_line_option_has_help():
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if a.choices and a.dest == "command"]
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, f"{name} {action.option_strings}"
