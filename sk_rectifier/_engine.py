@@ -195,8 +195,25 @@ def _optimizers(net):
     return (net.optimizer_, net.sparse_optimizer_)
 
 
-def _module_state(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+def _module_state(module, into=None):
+    """A copy of the module's state (copied into ``into``'s tensors when
+    given, which spares the allocation)."""
+    state = module.state_dict()
+    if into is None:
+        return {k: v.detach().clone() for k, v in state.items()}
+    for key, value in state.items():
+        into[key].copy_(value)
+    return into
+
+
+def _finite(module):
+    """Whether every parameter is finite: one sum per parameter (NaN and
+    infinities propagate into it), confirmed entry by entry only when a sum
+    is not finite (finite weights whose sum overflows float32)."""
+    return all(
+        bool(torch.isfinite(p.sum())) or bool(torch.isfinite(p).all())
+        for p in module.parameters()
+    )
 
 
 class _Guard(Callback):
@@ -220,16 +237,14 @@ class _Guard(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.in_epoch_ = False
-        finite = np.isfinite(net.history[-1, "train_loss"]) and all(
-            bool(torch.isfinite(p).all()) for p in net.module_.parameters()
-        )
+        finite = np.isfinite(net.history[-1, "train_loss"]) and _finite(net.module_)
         if not finite:
             net.module_.load_state_dict(self.snapshot_)
             for optimizer in _optimizers(net):
                 optimizer.state.clear()
             self.event_ = "diverged"
             raise KeyboardInterrupt  # how skorch callbacks stop training
-        self.snapshot_ = _module_state(net.module_)
+        self.snapshot_ = _module_state(net.module_, into=self.snapshot_)
 
     def on_train_end(self, net, **kwargs):
         if self.in_epoch_:
@@ -396,6 +411,7 @@ def train(
         for name, value in _optimizer_params(spec).items():
             setattr(net, name, value)
         net.initialize_optimizer()
+    net.module_.track_l1 = bool(spec.activation_l1)
     net.callbacks = _callbacks(spec, valid, incremental)
     net.initialize_callbacks()
     n_before = len(net.history)

@@ -7,6 +7,30 @@ from torch import nn
 from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
 
 
+class _GatherRows(torch.autograd.Function):
+    """``weight[rows]`` for sorted, distinct ``rows``, whose weight gradient is
+    a sparse tensor already coalesced (one row per distinct feature), so that
+    the optimizer need not sort it."""
+
+    @staticmethod
+    def forward(ctx, weight, rows):
+        ctx.save_for_backward(rows)
+        ctx.shape = weight.shape
+        return weight.index_select(0, rows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (rows,) = ctx.saved_tensors
+        sparse = torch.sparse_coo_tensor(
+            rows.unsqueeze(0),
+            grad,
+            ctx.shape,
+            is_coalesced=True,
+            check_invariants=False,
+        )
+        return sparse, None
+
+
 class InputLayer(nn.Module):
     """Affine first layer that takes a dense batch or a CSR batch.
 
@@ -32,19 +56,29 @@ class InputLayer(nn.Module):
             # caller) a row's output does not depend on the other rows of the
             # batch, as it may with the (n_features, n_out) layout.
             return F.linear(X, self.weight.T.contiguous(), self.bias)
+        offsets = X.crow_indices()[:-1]
+        if not (self.training and torch.is_grad_enabled()):
+            self.batch_rows = None
+            out = F.embedding_bag(
+                X.col_indices(),
+                self.weight,
+                offsets,
+                mode="sum",
+                per_sample_weights=X.values(),
+            )
+            return out + self.bias
         # Gather the rows of the features present in the batch once; the weight
         # gradient is then a sparse tensor with one row per distinct feature.
         cols, inverse = torch.unique(X.col_indices(), return_inverse=True)
-        rows = F.embedding(cols, self.weight, sparse=True)
+        rows = _GatherRows.apply(self.weight, cols)
         out = F.embedding_bag(
             inverse,
             rows,
-            X.crow_indices()[:-1],
+            offsets,
             mode="sum",
             per_sample_weights=X.values(),
         )
-        # Kept for the weight penalty of this training step (lazy L2).
-        self.batch_rows = rows if self.training else None
+        self.batch_rows = rows  # for this training step's (lazy) L2 penalty
         return out + self.bias
 
 
@@ -60,7 +94,8 @@ class RectifierMLP(nn.Module):
 
     ``forward`` returns ``(logits, l1)`` where ``l1[i]`` is the sum over hidden
     layers and units of ``|h|`` for sample ``i``: the activation penalty of
-    Glorot, Bordes and Bengio (2011).
+    Glorot, Bordes and Bengio (2011) (zeros when ``track_l1`` is False, which
+    spares the computation when the penalty is off).
     """
 
     def __init__(
@@ -79,6 +114,7 @@ class RectifierMLP(nn.Module):
         )
         self.activation = ACTIVATIONS[activation]()
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.track_l1 = True  # False: forward returns zeros for the L1 term
         gain = INIT_GAIN[activation]
         for weight in [self.input_layer.weight, *(lay.weight for lay in self.layers)]:
             nn.init.xavier_uniform_(weight, gain=gain)
@@ -99,7 +135,7 @@ class RectifierMLP(nn.Module):
     def forward(self, X):
         hidden, logits = self.hidden(X)
         l1 = logits.new_zeros(len(logits))
-        for h in hidden:
+        for h in hidden if self.track_l1 else []:
             l1 = l1 + h.abs().sum(dim=1)
         return logits, l1
 
@@ -216,6 +252,7 @@ class DenoisingLayer(nn.Module):
         if self.decoder_weight is not None:
             nn.init.xavier_uniform_(self.decoder_weight, gain=gain)
         self.batch_decoder_rows = None
+        self.track_l1 = True  # False: forward returns zeros for the L1 term
 
     @property
     def _decoder(self):
@@ -255,7 +292,7 @@ class DenoisingLayer(nn.Module):
             corrupt(X, self.corruption, self.corruption_level) if self.training else X
         )
         h = self.encode(noisy)
-        l1 = h.abs().sum(dim=1)
+        l1 = h.abs().sum(dim=1) if self.track_l1 else h.new_zeros(len(h))
         if X.layout != torch.sparse_csr:
             z = torch.addmm(self.decoder_bias, h, self._decoder.T)
             return self._entry_loss(z, X / self.target_scale).sum(dim=1), l1

@@ -43,8 +43,7 @@ class LazyAdam(torch.optim.Optimizer):
                     denom = (v.sqrt() / bias2**0.5).add_(group["eps"])
                     p.addcdiv_(m, denom, value=-group["lr"] / bias1)
                     continue
-                grad = p.grad.coalesce()
-                rows, values = grad.indices()[0], grad.values()
+                rows, values = _rows_and_values(p.grad)
                 m = state["exp_avg"].index_select(0, rows)
                 v = state["exp_avg_sq"].index_select(0, rows)
                 m.lerp_(values, 1 - beta1)
@@ -56,3 +55,14 @@ class LazyAdam(torch.optim.Optimizer):
                 updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
                 p.index_copy_(0, rows, updated)
         return loss
+
+
+def _rows_and_values(grad):
+    """Row indices and rows of a sparse gradient, each row once. A gradient
+    whose rows are already strictly increasing (what the first layer's
+    gather produces) is used as it is: no sort."""
+    rows = grad._indices()[0]
+    if len(rows) < 2 or bool((rows[1:] > rows[:-1]).all()):
+        return rows, grad._values()
+    grad = grad.coalesce()
+    return grad.indices()[0], grad.values()
