@@ -149,6 +149,7 @@ class DenoisingAutoencoderTransformer(
         validation_fraction: float = 0.1,
         random_state: int | np.random.RandomState | None = None,
         device: str = "auto",
+        n_threads: int | None = None,
         verbose: int = 0,
     ):
         super().__init__(
@@ -172,6 +173,7 @@ class DenoisingAutoencoderTransformer(
             validation_fraction=validation_fraction,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
         )
         self.corruption = corruption
@@ -271,7 +273,7 @@ class DenoisingAutoencoderTransformer(
                 break  # this layer learnt nothing: the stack ends below it
             if not interrupted or k + 1 == len(sizes):
                 self._report(result, fresh=k == 0, where=where)
-            codes = self._forward(net, codes, _encoder).numpy()
+            codes = self._forward(net, codes, _encoder)
             sparsity.append(float(np.mean(codes == 0)))
             nets.append(net)
             reconstructions.append(reconstruction)
@@ -305,7 +307,7 @@ class DenoisingAutoencoderTransformer(
         for validated ``X``, encoding once."""
         layers = []
         for net in self.nets_[:n_layers]:
-            X = self._forward(net, X, _encoder).numpy()
+            X = self._forward(net, X, _encoder)
             layers.append(X)
         return layers
 
@@ -373,7 +375,7 @@ class DenoisingAutoencoderTransformer(
 
     def _decode(self, codes):
         for net in reversed(self.nets_):
-            codes = self._forward(net, codes, _decoder).numpy()
+            codes = self._forward(net, codes, _decoder)
         return codes
 
     def _check_codes(self, X):

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
+from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
@@ -161,6 +162,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         class_weight: dict | str | None = None,
         random_state: int | np.random.RandomState | None = None,
         device: str = "auto",
+        n_threads: int | None = None,
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,
@@ -187,6 +189,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
             validation_fraction=validation_fraction,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
             warm_start=warm_start,
             pretraining=pretraining,
@@ -340,7 +343,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, columns in the order of ``classes_``.
         """
-        return torch.softmax(self._outputs(X), dim=1).numpy()
+        return softmax(self._outputs(X).astype(np.float64), axis=1)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Logarithm of the class probabilities.
@@ -355,7 +358,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class, columns in the order of ``classes_``.
         """
-        return torch.log_softmax(self._outputs(X), dim=1).numpy()
+        return log_softmax(self._outputs(X).astype(np.float64), axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
@@ -370,5 +373,5 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         y : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        best = self._outputs(X).argmax(dim=1).numpy()
+        best = self._outputs(X).argmax(axis=1)
         return self.classes_[best]

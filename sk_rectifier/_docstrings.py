@@ -108,6 +108,18 @@ PARAMETERS = {
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
         ``"cuda:N"`` or ``"mps"``. The resolved device is ``device_``.""",
     ),
+    "n_threads": (
+        "int or None",
+        """\
+        Torch intra-op threads of each ``fit``, ``predict`` or ``transform``
+        call on CPU. None: chosen per call (and per epoch in ``fit``): one
+        thread for a small prediction, else as many as the cores this process
+        may use (``os.sched_getaffinity``) that other processes are not busy
+        on at that moment (Linux), never more than
+        ``torch.get_num_threads()``, which follows ``OMP_NUM_THREADS`` and the
+        limits joblib sets in its workers. torch's global setting is restored
+        after each call. Give an int to fix the number.""",
+    ),
     "verbose": (
         "int",
         "0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.",

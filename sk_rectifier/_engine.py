@@ -57,6 +57,8 @@ class Spec:
     # fn(outputs, y, sample_weight) -> score (higher is better) for early
     # stopping on held-out data; None: the held-out loss is monitored
     score: Callable | None = None
+    # fn() -> torch intra-op threads, asked at the start of every epoch
+    threads: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,21 @@ class _Guard(Callback):
         self.snapshot_ = None
 
 
+class _Threads(Callback):
+    """Sets torch's intra-op threads at the start of each epoch."""
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def on_epoch_begin(self, net, **kwargs):
+        n = self.threads()
+        if n != torch.get_num_threads():
+            torch.set_num_threads(n)
+
+    def on_train_end(self, net, **kwargs):
+        self.threads = None  # it refers to the estimator: not kept in the net
+
+
 class _Stopping(EarlyStopping):
     """skorch's early stopping, remembering whether it stopped training."""
 
@@ -347,6 +364,8 @@ def curves(net) -> dict:
 
 def _callbacks(spec, valid, incremental):
     callbacks = [("guard", _Guard())]
+    if spec.threads is not None:
+        callbacks.append(("threads", _Threads(spec.threads)))
     monitor, lower_is_better = "train_loss", True
     if valid is not None and spec.score is not None:
         callbacks.append(("valid_score", _ValidationScore(spec.score, *valid)))
@@ -457,30 +476,33 @@ def predict(module, X, fn, device, batch_size=INFERENCE_BATCH) -> torch.Tensor:
     products otherwise pick kernels, and summation orders, by batch shape).
     ``fn`` may return a tensor or a list of tensors (one per layer).
     """
-    module.train(False)
-    n = X.shape[0]
-    parts = []
+    if module.training:
+        module.train(False)
+    n, parts = X.shape[0], []
     with torch.inference_mode():
         for start in range(0, max(n, 1), batch_size):
             chunk = X[start : start + batch_size]
             rows = chunk.shape[0]
             padded = -(-max(rows, 1) // 8) * 8
             if padded != rows:
-                if sp.issparse(chunk):
-                    chunk = sp.vstack(
-                        [chunk, sp.csr_matrix((padded - rows, chunk.shape[1]))],
-                        format="csr",
-                        dtype=np.float32,
-                    )
-                else:
-                    chunk = np.concatenate(
-                        [chunk, np.zeros((padded - rows, chunk.shape[1]), chunk.dtype)]
-                    )
-            out = fn(module, to_tensor(chunk).to(device))
+                chunk = _pad(chunk, padded)
+            batch = to_tensor(chunk)
+            out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):
                 parts.append([o[:rows].cpu() for o in out])
             else:
                 parts.append(out[:rows].cpu())
+    if len(parts) == 1:
+        return parts[0]
     if isinstance(parts[0], list):
         return [torch.cat(layer) for layer in zip(*parts)]
     return torch.cat(parts)
+
+
+def _pad(chunk, rows):
+    """``chunk`` with zero rows appended, ``rows`` in all."""
+    extra = rows - chunk.shape[0]
+    if sp.issparse(chunk):
+        zeros = sp.csr_matrix((extra, chunk.shape[1]), dtype=np.float32)
+        return sp.vstack([chunk, zeros], format="csr")
+    return np.concatenate([chunk, np.zeros((extra, chunk.shape[1]), chunk.dtype)])

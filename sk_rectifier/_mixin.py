@@ -5,6 +5,7 @@ inference path, pickling, and the hooks persistence and inspection use.
 """
 
 import contextlib
+import os
 import re
 import sys
 import warnings
@@ -12,6 +13,7 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -68,6 +70,48 @@ def torch_seed(seed, device):
         yield
 
 
+#: multiply-adds below which a prediction runs on one thread
+_SMALL_WORK = 2e7
+
+
+def _available_cores():
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _others_running():
+    """Threads of other processes running at this moment (Linux; 0 where it
+    cannot be read): the kernel's count of runnable threads in
+    ``/proc/loadavg`` less this process's own running threads."""
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat") as f:
+                own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        return max(0, running - own)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+@contextlib.contextmanager
+def torch_threads(n):
+    """Run the block with ``n`` torch intra-op threads; restore the global
+    setting afterwards."""
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def warn(message, category=UserWarning):
     """``warnings.warn`` attributed to the first frame outside the library
     (sk_rectifier, scikit-learn, skorch, torch): the user's call."""
@@ -118,6 +162,19 @@ def check_layer(layer, n_layers):
     return int(layer) % n_layers
 
 
+def _work(module, X):
+    """Multiply-adds of one inference batch of ``X`` through ``module``'s
+    weight matrices (the first layer's at the rows' mean non-zeros when ``X``
+    is sparse)."""
+    rows = min(X.shape[0], engine.INFERENCE_BATCH)
+    weights = [p for p in module.parameters() if p.ndim == 2]
+    per_row = sum(w.numel() for w in weights)
+    if sp.issparse(X) and weights:
+        first = weights[0]
+        per_row += X.nnz / max(X.shape[0], 1) * first.shape[1] - first.numel()
+    return rows * per_row
+
+
 def _take(arrays, rows):
     """The given rows of each array (None stays None)."""
     return tuple(None if a is None else a[rows] for a in arrays)
@@ -157,6 +214,7 @@ class TorchEstimatorMixin:
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
     _saved_attributes: tuple = ("n_features_in_", "feature_names_in_", "n_iter_")
@@ -184,6 +242,7 @@ class TorchEstimatorMixin:
         validation_fraction,
         random_state,
         device,
+        n_threads,
         verbose,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -206,6 +265,7 @@ class TorchEstimatorMixin:
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -270,6 +330,16 @@ class TorchEstimatorMixin:
             score=score,
         )
 
+    def _threads(self, ceiling, work=None):
+        """Torch threads for a call (see the ``n_threads`` parameter):
+        ``ceiling`` is torch's setting when the call began, ``work`` the
+        multiply-adds of a prediction batch (None in training)."""
+        if self.n_threads is not None:
+            return self.n_threads
+        if work is not None and work < _SMALL_WORK:
+            return 1
+        return max(1, min(ceiling, _available_cores() - _others_running()))
+
     def _next_seed(self, reset):
         """A torch seed for this call, drawn from ``random_state``."""
         if reset or not hasattr(self, "_rng"):
@@ -310,7 +380,9 @@ class TorchEstimatorMixin:
             (X, y, sample_weight), valid = pick(train), pick(held_out)
         module, module_kwargs, criterion, *score = spec_args
         spec = self._spec(module, module_kwargs, criterion, X.shape[0], device, *score)
-        with torch_seed(seed, device):
+        ceiling = torch.get_num_threads()
+        spec.threads = lambda: self._threads(ceiling)  # decided again each epoch
+        with torch_seed(seed, device), torch_threads(spec.threads()):
             restart = net is not None and not incremental
             if net is None:
                 net = engine.build(spec)
@@ -389,18 +461,22 @@ class TorchEstimatorMixin:
             return []
 
     def _forward(self, net, X, fn):
-        """``fn(module, batch)`` over validated float32 ``X`` on ``net``;
-        raises ValueError rather than return a non-finite value."""
-        out = engine.predict(engine.module(net), X, fn, engine.device(net))
-        for tensor in out if isinstance(out, list) else [out]:
-            if not torch.isfinite(tensor).all():
-                rows = torch.nonzero(~torch.isfinite(tensor).all(dim=1)).ravel()
+        """``fn(module, batch)`` over validated float32 ``X`` on ``net``, as a
+        NumPy array (a list of them when ``fn`` returns a list); raises
+        ValueError rather than return a non-finite value."""
+        module = engine.module(net)
+        with torch_threads(self._threads(torch.get_num_threads(), _work(module, X))):
+            out = engine.predict(module, X, fn, engine.device(net))
+        arrays = [t.numpy() for t in out] if isinstance(out, list) else [out.numpy()]
+        for array in arrays:
+            if not np.isfinite(array).all():
+                rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
                 raise ValueError(
                     "The network's output overflowed float32 on rows "
                     f"{rows[:10].tolist()} of X: its values are too large for this "
                     "model. Scale the input as it was scaled for fit."
                 )
-        return out
+        return arrays if isinstance(out, list) else arrays[0]
 
     def _checked_X(self, X):
         check_is_fitted(self)

@@ -151,14 +151,13 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
 
     # ---------------------------------------------------------- inference
     def _outputs(self, X):
-        """Output-layer scores for ``X`` as a float64 tensor on the CPU."""
+        """Output-layer scores for ``X`` (float32 ndarray)."""
         X = self._checked_X(X)
-        return self._forward(self.net_, X, engine.logits).double()
+        return self._forward(self.net_, X, engine.logits)
 
     def _layers_of(self, X):
         """Every hidden layer's activations for validated ``X``, in one pass."""
-        layers = self._forward(self.net_, X, _hidden)
-        return [h.numpy() for h in layers]
+        return self._forward(self.net_, X, _hidden)
 
     def _hidden_layers(self, X):
         """The activations of every hidden layer for ``X``, in one pass."""
@@ -190,7 +189,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         """
         X = self._checked_X(X)
         k = check_layer(layer, len(engine.module(self.net_).layers))
-        return self._forward(self.net_, X, lambda m, b: m.hidden(b)[0][k]).numpy()
+        return self._forward(self.net_, X, lambda m, b: m.hidden(b)[0][k])
 
     # ------------------------------------------------------- weights as numpy
     @property

@@ -100,6 +100,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         validation_fraction: float = 0.1,
         random_state: int | np.random.RandomState | None = None,
         device: str = "auto",
+        n_threads: int | None = None,
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,
@@ -126,6 +127,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
             validation_fraction=validation_fraction,
             random_state=random_state,
             device=device,
+            n_threads=n_threads,
             verbose=verbose,
             warm_start=warm_start,
             pretraining=pretraining,
@@ -206,5 +208,5 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions (1-D for a single target).
         """
-        out = self._outputs(X).numpy()
+        out = self._outputs(X).astype(np.float64)
         return out.ravel() if self.n_outputs_ == 1 else out

@@ -349,3 +349,68 @@ def test_outputs_do_not_depend_on_the_other_rows(cls, sparse):
     for layer in (0, 1):
         whole = est.hidden_activations(X, layer)
         np.testing.assert_array_equal(est.hidden_activations(X[3:9], layer), whole[3:9])
+
+
+# ------------------------------------------------------------------ threads
+def _record_threads(monkeypatch):
+    """Record torch's intra-op threads at every training step and every
+    inference batch."""
+    seen = {"train": [], "predict": []}
+    step = engine._Net.train_step_single
+    predict = engine.predict
+
+    def recording_step(self, batch, **kw):
+        seen["train"].append(torch.get_num_threads())
+        return step(self, batch, **kw)
+
+    def recording_predict(module, X, fn, device, **kw):
+        seen["predict"].append(torch.get_num_threads())
+        return predict(module, X, fn, device, **kw)
+
+    monkeypatch.setattr(engine._Net, "train_step_single", recording_step)
+    monkeypatch.setattr(engine, "predict", recording_predict)
+    return seen
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_n_threads_is_used_and_the_global_setting_restored(
+    n_threads, data, monkeypatch
+):
+    X, y = data
+    before = torch.get_num_threads()
+    seen = _record_threads(monkeypatch)
+    clf = _quiet(_clf(n_threads=n_threads).fit, X, y)
+    clf.predict_proba(X)
+    assert set(seen["train"]) == set(seen["predict"]) == {n_threads}
+    assert torch.get_num_threads() == before
+
+
+def test_automatic_threads_follow_the_load(data, monkeypatch):
+    import sk_rectifier._mixin as mixin
+
+    X, y = data
+    seen = _record_threads(monkeypatch)
+    threads = {"n": 3}  # torch's setting before the calls: the ceiling
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads["n"])
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: threads.update(n=n))
+    monkeypatch.setattr(mixin, "_available_cores", lambda: 4)
+
+    monkeypatch.setattr(mixin, "_others_running", lambda: 0)
+    clf = _quiet(_clf().fit, X, y)
+    assert set(seen["train"]) == {3}  # idle: up to torch's own setting
+    seen["train"].clear()
+    monkeypatch.setattr(mixin, "_others_running", lambda: 3)
+    _quiet(_clf().fit, X, y)
+    assert set(seen["train"]) == {1}  # 3 of 4 cores busy elsewhere: 1 thread
+    seen["predict"].clear()
+    monkeypatch.setattr(mixin, "_others_running", lambda: 0)
+    clf.predict(X[:5])  # a small prediction: one thread, whatever the load
+    assert seen["predict"] == [1]
+    assert threads["n"] == 3  # restored after every call
+
+
+def test_others_running_reads_a_count():
+    import sk_rectifier._mixin as mixin
+
+    assert isinstance(mixin._others_running(), int)
+    assert mixin._others_running() >= 0

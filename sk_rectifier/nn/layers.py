@@ -45,6 +45,19 @@ class InputLayer(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_features, n_out))
         self.bias = nn.Parameter(torch.zeros(n_out))
         self.batch_rows = None
+        self._transposed = None  # (weight version, weight.T contiguous)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        return {**state, "_transposed": None}  # a cache, not state
+
+    def _weight_t(self):
+        """A contiguous (n_out, n_features) copy of the weight, cached until the
+        weight changes (its version counter moves with every in-place update)."""
+        version = (self.weight._version, self.weight.data_ptr())
+        if self._transposed is None or self._transposed[0] != version:
+            self._transposed = (version, self.weight.detach().T.contiguous())
+        return self._transposed[1]
 
     def forward(self, X):
         if X.layout != torch.sparse_csr:
@@ -55,7 +68,12 @@ class InputLayer(nn.Module):
             # that layout (and row counts padded to a multiple of 8 by the
             # caller) a row's output does not depend on the other rows of the
             # batch, as it may with the (n_features, n_out) layout.
-            return F.linear(X, self.weight.T.contiguous(), self.bias)
+            weight_t = (
+                self._weight_t()
+                if torch.is_inference_mode_enabled()
+                else self.weight.T.contiguous()
+            )
+            return F.linear(X, weight_t, self.bias)
         offsets = X.crow_indices()[:-1]
         if not (self.training and torch.is_grad_enabled()):
             self.batch_rows = None
@@ -124,12 +142,18 @@ class RectifierMLP(nn.Module):
     def hidden(self, X):
         """Return ``(hidden, logits)``: the list of hidden activations and the
         output scores for a dense or sparse CSR batch ``X``."""
-        z = self.input_layer(X)
+        # Submodules are applied through their forward methods: the same
+        # arithmetic as calling them, without the per-call hook machinery,
+        # which dominates the time of a one-row prediction.
+        z = self.input_layer.forward(X)
+        activation = self.activation.forward
         hidden = []
         for layer in self.layers:
-            h = self.activation(z)
+            h = activation(z)
             hidden.append(h)
-            z = layer(self.dropout(h))
+            if self.training:
+                h = self.dropout(h)
+            z = F.linear(h, layer.weight, layer.bias)
         return hidden, z
 
     def forward(self, X):
@@ -271,7 +295,7 @@ class DenoisingLayer(nn.Module):
     def decode(self, h):
         """Reconstruction in input space (after the output activation and
         undoing the target scaling), for all features."""
-        z = torch.addmm(self.decoder_bias, h, self._decoder.T)
+        z = F.linear(h, self._decoder, self.decoder_bias)
         if self.reconstruction == "softplus_squared":
             z = F.softplus(z)
         elif self.reconstruction == "sigmoid_cross_entropy":
