@@ -1,45 +1,112 @@
-"""Speed and accuracy of RectifierMLPClassifier against its peers, in one run.
+"""Speed and memory of RectifierMLPClassifier against its peers, in one run.
 
 Peers: scikit-learn's ``MLPClassifier`` and a plain skorch
 ``NeuralNetClassifier`` (an ``nn.Sequential`` MLP fed the same data), with the
 same architecture, optimizer (Adam, lr 1e-3), batch size (200) and number of
-epochs. Cases:
+epochs. Every figure is a median over ``--repeats`` runs, and every ratio is
+taken against ``MLPClassifier`` measured in the same run.
 
-* sparse: MR sentence polarity, TF-IDF uni+bigrams (vocabulary fitted on the
-  whole corpus, labels unused), one hidden layer of 100 units; 80/20 split.
-* dense: Fashion-MNIST, 10,000 training images and the 10,000 test images,
-  three hidden layers of 1000 units (the paper's architecture) and one of 100.
+Sections:
 
-Seconds per epoch are the wall time of ``fit`` divided by the epochs run (so
-our figure includes the end-of-fit sparsity pass); every figure is a median
-over ``--repeats`` fits with different seeds. Results go to a Markdown table
-(and JSON) under ``benchmarks/results/``.
+* training: seconds per epoch (wall time of ``fit`` divided by the epochs
+  run, so ours includes validation and the end-of-fit sparsity pass), held-out
+  accuracy, and the peak extra memory of the fit (resident set size above the
+  level before the fit, sampled every 5 ms) on MR TF-IDF uni+bigrams (sparse,
+  1x100), Fashion-MNIST 10,000 x 784 (dense, 3x1000 and 1x100);
+* inference: ``predict_proba`` throughput (rows/s) on the held-out rows, and
+  the latency of ``predict`` on one row;
+* busy machine: the same training and ``predict_proba`` with two busy-loop
+  processes beside the run (``--busy``), and each library's slowdown factor;
+* autoencoder: seconds per epoch of ``DenoisingAutoencoderTransformer`` and
+  of a plain skorch autoencoder of the same shape (sigmoid cross-entropy
+  reconstruction, batches densified one at a time) on the MR TF-IDF matrix,
+  and the default autoencoder's whole ``fit``.
 
-Run (about 10 minutes on 2 cores)::
+Results go to a Markdown table (and JSON) under ``benchmarks/results/``.
+Run (about 15 minutes on 2 cores)::
 
     .venv/bin/python benchmarks/bench_speed.py --data-home ../shared/data
 """
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import sklearn
 import skorch
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
 import sk_rectifier
-from sk_rectifier import RectifierMLPClassifier
+from sk_rectifier import DenoisingAutoencoderTransformer, RectifierMLPClassifier
 from sk_rectifier.datasets import load_fashion_mnist, load_mr
 
 HERE = Path(__file__).resolve().parent
+OURS, SKLEARN, SKORCH = (
+    "RectifierMLPClassifier",
+    "sklearn MLPClassifier",
+    "skorch NeuralNetClassifier",
+)
+
+
+# ------------------------------------------------------------ measurement
+class PeakMemory:
+    """Peak resident set size above the level at entry, in MiB (Linux)."""
+
+    def __enter__(self):
+        self.start = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+        self.extra_mib = (self.peak - self.start) / 2**20
+
+    def _sample(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._rss())
+
+    @staticmethod
+    def _rss():
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            return 0
+
+
+class Busy:
+    """``n`` busy-loop processes for the duration of the block."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        code = "while True: pass"
+        self.procs = [
+            subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.n)
+        ]
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
 
 
 def make_models(hidden, epochs, n_features, n_classes):
@@ -47,23 +114,15 @@ def make_models(hidden, epochs, n_features, n_classes):
     from sklearn.neural_network import MLPClassifier
     from skorch import NeuralNetClassifier
 
+    common = dict(hidden_layer_sizes=hidden, max_iter=epochs, tol=0.0)
+
     def ours(seed):
         return RectifierMLPClassifier(
-            hidden_layer_sizes=hidden,
-            max_iter=epochs,
-            tol=0.0,
-            n_iter_no_change=epochs + 1,
-            random_state=seed,
+            **common, n_iter_no_change=epochs + 1, random_state=seed
         )
 
     def sklearn_mlp(seed):
-        return MLPClassifier(
-            hidden_layer_sizes=hidden,
-            max_iter=epochs,
-            tol=0.0,
-            n_iter_no_change=epochs + 1,
-            random_state=seed,
-        )
+        return MLPClassifier(**common, n_iter_no_change=epochs + 1, random_state=seed)
 
     def skorch_plain(seed):
         torch.manual_seed(seed)
@@ -84,46 +143,49 @@ def make_models(hidden, epochs, n_features, n_classes):
             verbose=0,
         )
 
-    return {
-        "RectifierMLPClassifier": ours,
-        "sklearn MLPClassifier": sklearn_mlp,
-        "skorch NeuralNetClassifier": skorch_plain,
-    }
+    return {OURS: ours, SKLEARN: sklearn_mlp, SKORCH: skorch_plain}
 
 
-def measure(factory, X, y, X_test, y_test, epochs, repeats):
-    """Median seconds per epoch and median held-out accuracy."""
-    factory(0).fit(X[:400], y[:400])  # warm-up (first-call costs), untimed
-    seconds, accuracy = [], []
+def fit_timed(factory, X, y, repeats):
+    """Median seconds per epoch, median peak extra MiB, and the last model."""
+    seconds, memory = [], []
     for seed in range(repeats):
         model = factory(seed)
-        start = time.perf_counter()
-        model.fit(X, y)
-        elapsed = time.perf_counter() - start
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            model.fit(X, y)
+            elapsed = time.perf_counter() - start
         ran = getattr(model, "n_iter_", None) or len(model.history)
         seconds.append(elapsed / ran)
-        accuracy.append(float(np.mean(model.predict(X_test) == y_test)))
-    return statistics.median(seconds), statistics.median(accuracy)
+        memory.append(mem.extra_mib)
+    return statistics.median(seconds), statistics.median(memory), model
 
 
-def run_case(name, X, y, X_test, y_test, hidden, epochs, repeats, skip=()):
-    n_classes = len(np.unique(y))
-    rows = []
-    for model, factory in make_models(hidden, epochs, X.shape[1], n_classes).items():
-        if model in skip:
-            continue
-        print(f"  {name} / {model} ...", end=" ", flush=True)
-        sec, acc = measure(factory, X, y, X_test, y_test, epochs, repeats)
-        print(f"{sec:.3f} s/epoch, accuracy {acc:.4f}", flush=True)
-        rows.append({"case": name, "model": model, "s_per_epoch": sec, "accuracy": acc})
-    base = next(r for r in rows if r["model"] == "sklearn MLPClassifier")
-    for r in rows:
-        r["speedup_vs_sklearn"] = base["s_per_epoch"] / r["s_per_epoch"]
-        r["accuracy_minus_sklearn"] = r["accuracy"] - base["accuracy"]
-    return rows
+def throughput(model, X, repeats):
+    """Median rows per second of ``predict_proba`` over all of ``X``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_proba(X)
+        times.append(time.perf_counter() - start)
+    return X.shape[0] / statistics.median(times)
 
 
-def sparse_case(data_home, epochs, repeats, quick):
+def latency_ms(model, X, calls=300):
+    """Median milliseconds of ``predict`` on one row."""
+    row = X[:1]
+    for _ in range(20):
+        model.predict(row)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        model.predict(row)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+# ------------------------------------------------------------------ cases
+def mr_data(data_home, quick):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import train_test_split
 
@@ -137,65 +199,251 @@ def sparse_case(data_home, epochs, repeats, quick):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=0
     )
-    name = f"MR TF-IDF ({X.shape[1]} features, {X.nnz / X.shape[0]:.0f} nnz/row), 1x100"
-    hidden = (8,) if quick else (100,)
-    return run_case(name, X_train, y_train, X_test, y_test, hidden, epochs, repeats)
+    name = f"MR TF-IDF ({X.shape[1]} features, {X.nnz / X.shape[0]:.0f} nnz/row)"
+    return name, X_train, y_train, X_test, y_test
 
 
-def dense_cases(epochs, repeats, quick):
+def fashion_data(quick):
     try:
         fm = load_fashion_mnist()
     except FileNotFoundError as exc:
-        print(f"  skipping the dense case: {exc}")
-        return []
+        print(f"  skipping the dense cases: {exc}")
+        return None
     n_train = 500 if quick else 10_000
     X, y = fm.train.data[:n_train], fm.train.target[:n_train]
     X_test, y_test = fm.test.data, fm.test.target
     if quick:
         X_test, y_test = X_test[:500], y_test[:500]
-    rows = []
-    for hidden in [(16,)] if quick else [(1000, 1000, 1000), (100,)]:
-        arch = (
-            "x".join(map(str, hidden))
-            if len(set(hidden)) > 1
-            else (f"{len(hidden)}x{hidden[0]}")
+    return f"Fashion-MNIST {n_train} x 784 dense", X, y, X_test, y_test
+
+
+def _arch(hidden):
+    return f"{len(hidden)}x{hidden[0]}" if len(set(hidden)) == 1 else str(hidden)
+
+
+def training_and_inference(data, hidden, epochs, repeats, busy_repeats, busy):
+    """Rows of the training, inference and busy-machine sections for a case."""
+    name, X, y, X_test, y_test = data
+    case = f"{name}, {_arch(hidden)}"
+    factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
+    factories[OURS](0).set_params(max_iter=1).fit(X[:300], y[:300])  # warm-up
+    train, infer, loaded = [], [], []
+    for label, factory in factories.items():
+        print(f"  {case} / {label} ...", end=" ", flush=True)
+        sec, mib, model = fit_timed(factory, X, y, repeats)
+        accuracy = float(np.mean(model.predict(X_test) == y_test))
+        print(f"{sec:.3f} s/epoch, {mib:.0f} MiB, accuracy {accuracy:.4f}", flush=True)
+        train.append(
+            {"case": case, "model": label, "s_per_epoch": sec, "peak_mib": mib}
+            | {"accuracy": accuracy}
         )
-        name = f"Fashion-MNIST {n_train} x 784 dense, {arch}"
-        rows += run_case(name, X, y, X_test, y_test, hidden, epochs, repeats)
+        if label == SKORCH:
+            continue
+        rows_s = throughput(model, X_test, repeats)
+        lat = latency_ms(model, X_test)
+        infer.append(
+            {"case": case, "model": label, "rows_per_s": rows_s, "latency_ms": lat}
+        )
+        if busy:
+            with Busy(busy):
+                busy_sec, _, busy_model = fit_timed(factory, X, y, busy_repeats)
+                busy_rows_s = throughput(busy_model, X_test, busy_repeats)
+            loaded.append(
+                {"case": case, "model": label, "s_per_epoch": busy_sec}
+                | {"rows_per_s": busy_rows_s, "idle_s_per_epoch": sec}
+                | {"idle_rows_per_s": rows_s}
+            )
+    return train, infer, loaded
+
+
+def autoencoder_rows(data, epochs, quick):
+    """Seconds per epoch of our autoencoder and of a plain skorch one."""
+    from skorch import NeuralNet
+
+    name, X, _, _, _ = data
+    hidden = 16 if quick else 100
+
+    class PlainAutoencoder(torch.nn.Module):
+        def __init__(self, n_features, n_hidden):
+            super().__init__()
+            self.encoder = torch.nn.Linear(n_features, n_hidden)
+            self.decoder = torch.nn.Linear(n_hidden, n_features)
+
+        def forward(self, X):
+            return self.decoder(torch.relu(self.encoder(X)))
+
+    class Rows(torch.utils.data.Dataset):
+        def __len__(self):
+            return X.shape[0]
+
+        def __getitem__(self, i):
+            return X[i : i + 1], 0
+
+    def densify(batch):
+        rows = torch.from_numpy(sp.vstack([row for row, _ in batch]).toarray())
+        return rows, rows
+
+    rows = []
+    ours = DenoisingAutoencoderTransformer(
+        (hidden,), max_iter=epochs, tol=0, n_iter_no_change=epochs + 1, random_state=0
+    )
+    start = time.perf_counter()
+    ours.fit(X)
+    rows.append(
+        {
+            "case": f"{name}, 1x{hidden}",
+            "model": "DenoisingAutoencoderTransformer",
+            "s_per_epoch": (time.perf_counter() - start) / ours.n_iter_,
+        }
+    )
+    plain = NeuralNet(
+        PlainAutoencoder,
+        module__n_features=X.shape[1],
+        module__n_hidden=hidden,
+        criterion=torch.nn.BCEWithLogitsLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=200,
+        max_epochs=1,
+        train_split=None,
+        iterator_train__shuffle=True,
+        iterator_train__collate_fn=densify,
+        verbose=0,
+    )
+    start = time.perf_counter()
+    plain.fit(Rows(), None)
+    rows.append(
+        {
+            "case": f"{name}, 1x{hidden}",
+            "model": "skorch NeuralNet autoencoder (dense batches)",
+            "s_per_epoch": time.perf_counter() - start,
+        }
+    )
+    default = DenoisingAutoencoderTransformer(random_state=0)
+    start = time.perf_counter()
+    default.fit(X)
+    rows.append(
+        {
+            "case": f"{name}, defaults",
+            "model": "DenoisingAutoencoderTransformer() whole fit",
+            "s_per_epoch": (time.perf_counter() - start) / default.n_iter_,
+            "fit_s": time.perf_counter() - start,
+            "epochs": default.n_iter_,
+        }
+    )
+    for row in rows:
+        print(f"  {row['case']} / {row['model']}: {row['s_per_epoch']:.3f} s/epoch")
     return rows
 
 
-def to_markdown(rows, meta):
+# ---------------------------------------------------------------- report
+def _ratios(rows, key, higher_is_better):
+    by_case = {}
+    for row in rows:
+        by_case.setdefault(row["case"], {})[row["model"]] = row
+    for case_rows in by_case.values():
+        base = case_rows.get(SKLEARN)
+        for row in case_rows.values():
+            if base is None:
+                continue
+            ratio = row[key] / base[key] if higher_is_better else base[key] / row[key]
+            row[f"{key}_vs_sklearn"] = ratio
+    return rows
+
+
+def to_markdown(sections, meta):
+    train, infer, loaded, dae = sections
     lines = [
         "# Speed benchmark: RectifierMLPClassifier vs peers",
         "",
         f"Command: `{meta['command']}`  ",
         f"Date: {meta['date']}; {meta['machine']}; torch {meta['torch']}, "
         f"scikit-learn {meta['sklearn']}, skorch {meta['skorch']}, "
-        f"sk_rectifier {meta['sk_rectifier']}; torch threads {meta['threads']}.  ",
-        f"Medians over {meta['repeats']} fits of {meta['epochs']} epochs each "
-        "(Adam, lr 1e-3, batch 200, same architecture); accuracy on held-out data "
-        "after those epochs.",
+        f"sk_rectifier {meta['sk_rectifier']}.  ",
+        f"Medians over {meta['repeats']} runs ({meta['busy_repeats']} with busy "
+        f"neighbours) of {meta['epochs']} epochs (Adam, lr 1e-3, batch 200, same "
+        "architecture); ratios are against MLPClassifier in this run (higher is "
+        "better for us).",
         "",
-        "| case | model | s/epoch | speed-up vs MLPClassifier | accuracy "
-        "| vs MLPClassifier (points) |",
+        "## Training",
+        "",
+        "| case | model | s/epoch | speed-up vs MLPClassifier | peak extra MiB "
+        "| accuracy |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for r in rows:
+    for r in train:
         lines.append(
             f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} "
-            f"| {r['speedup_vs_sklearn']:.1f}x | {r['accuracy']:.4f} "
-            f"| {100 * r['accuracy_minus_sklearn']:+.2f} |"
+            f"| {r.get('s_per_epoch_vs_sklearn', float('nan')):.1f}x "
+            f"| {r['peak_mib']:.0f} | {r['accuracy']:.4f} |"
         )
+    lines += [
+        "",
+        "## Inference",
+        "",
+        "| case | model | predict_proba rows/s | vs MLPClassifier "
+        "| one-row predict (ms) | vs MLPClassifier |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in infer:
+        lines.append(
+            f"| {r['case']} | {r['model']} | {r['rows_per_s']:,.0f} "
+            f"| {r.get('rows_per_s_vs_sklearn', float('nan')):.2f}x "
+            f"| {r['latency_ms']:.3f} "
+            f"| {r.get('latency_ms_vs_sklearn', float('nan')):.2f}x |"
+        )
+    if loaded:
+        lines += [
+            "",
+            f"## With {meta['busy']} busy-loop processes beside the run",
+            "",
+            "| case | model | s/epoch | vs MLPClassifier | slowdown (busy/idle) "
+            "| predict_proba rows/s | vs MLPClassifier | slowdown |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in loaded:
+            lines.append(
+                f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} "
+                f"| {r.get('s_per_epoch_vs_sklearn', float('nan')):.1f}x "
+                f"| {r['s_per_epoch'] / r['idle_s_per_epoch']:.2f}x "
+                f"| {r['rows_per_s']:,.0f} "
+                f"| {r.get('rows_per_s_vs_sklearn', float('nan')):.2f}x "
+                f"| {r['idle_rows_per_s'] / r['rows_per_s']:.2f}x |"
+            )
+    if dae:
+        lines += [
+            "",
+            "## Autoencoder",
+            "",
+            "| case | model | s/epoch | notes |",
+            "|---|---|---:|---|",
+        ]
+        for r in dae:
+            note = (
+                f"{r['epochs']} epochs, whole fit {r['fit_s']:.1f} s"
+                if "fit_s" in r
+                else ""
+            )
+            lines.append(
+                f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} | {note} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", required=True, help="folder holding mr/")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--dense-epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs, sparse case")
+    parser.add_argument(
+        "--dense-epochs", type=int, default=2, help="epochs, dense cases"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure")
+    parser.add_argument(
+        "--busy-repeats", type=int, default=1, help="runs per busy-machine figure"
+    )
+    parser.add_argument(
+        "--busy", type=int, default=2, help="busy-loop processes (0: skip)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (tests)")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "speed.md")
     args = parser.parse_args(argv)
@@ -203,26 +451,64 @@ def main(argv=None):
     meta = {
         "command": "python benchmarks/bench_speed.py " + " ".join(argv or sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads "
+        f"{torch.get_num_threads()}",
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
         "skorch": skorch.__version__,
         "sk_rectifier": sk_rectifier.__version__,
-        "threads": torch.get_num_threads(),
         "repeats": args.repeats,
+        "busy_repeats": args.busy_repeats,
+        "busy": args.busy,
         "epochs": f"{args.epochs} (sparse) / {args.dense_epochs} (dense)",
     }
+    train, infer, loaded = [], [], []
     print("sparse case")
-    rows = sparse_case(args.data_home, args.epochs, args.repeats, args.quick)
+    mr = mr_data(args.data_home, args.quick)
+    hidden = (8,) if args.quick else (100,)
+    for part, rows in zip(
+        (train, infer, loaded),
+        training_and_inference(
+            mr, hidden, args.epochs, args.repeats, args.busy_repeats, args.busy
+        ),
+    ):
+        part += rows
     print("dense cases")
-    rows += dense_cases(args.dense_epochs, args.repeats, args.quick)
+    fashion = fashion_data(args.quick)
+    if fashion is not None:
+        for hidden in [(16,)] if args.quick else [(1000, 1000, 1000), (100,)]:
+            busy = args.busy if hidden == (100,) or args.quick else 0
+            for part, rows in zip(
+                (train, infer, loaded),
+                training_and_inference(
+                    fashion,
+                    hidden,
+                    args.dense_epochs,
+                    args.repeats,
+                    args.busy_repeats,
+                    busy,
+                ),
+            ):
+                part += rows
+    print("autoencoder")
+    dae = autoencoder_rows(mr, 1 if args.quick else 2, args.quick)
+    _ratios(train, "s_per_epoch", higher_is_better=False)
+    _ratios(infer, "rows_per_s", higher_is_better=True)
+    _ratios(infer, "latency_ms", higher_is_better=False)
+    _ratios(loaded, "s_per_epoch", higher_is_better=False)
+    _ratios(loaded, "rows_per_s", higher_is_better=True)
+    sections = (train, infer, loaded, dae)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(to_markdown(rows, meta))
+    args.output.write_text(to_markdown(sections, meta))
     args.output.with_suffix(".json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=2)
+        json.dumps(
+            {"meta": meta, "training": train, "inference": infer}
+            | {"busy": loaded, "autoencoder": dae},
+            indent=2,
+        )
     )
     print(f"wrote {args.output}")
-    return rows
+    return train
 
 
 if __name__ == "__main__":

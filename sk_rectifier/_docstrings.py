@@ -83,7 +83,8 @@ PARAMETERS = {
         """\
         Hold out {held_out}``validation_fraction`` of the training data, stop
         when its {score} stops improving, and restore the weights of the best
-        epoch{per_layer}.""",
+        epoch{per_layer}. Data too small to leave a training part once the
+        held-out part is taken is trained on as a whole.""",
     ),
     "validation_fraction": (
         "float",

@@ -364,7 +364,10 @@ class TorchEstimatorMixin:
         (module, module_kwargs, criterion) and optionally the score."""
         device = resolve_device(self.device)
         valid = None
-        if self.early_stopping and not incremental:
+        # early stopping needs a held-out part and a training part: data too
+        # small for both (a handful of samples) is trained on as a whole
+        held_out = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if self.early_stopping and not incremental and X.shape[0] - held_out >= 1:
             train, held_out = train_test_split(
                 np.arange(X.shape[0]),
                 test_size=self.validation_fraction,

@@ -99,7 +99,9 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         scores = [float(v) for v in curves["valid_score"] if v is not None]
         self.validation_scores_ = scores if early_stopping else None
-        self.best_validation_score_ = max(scores) if early_stopping else None
+        self.best_validation_score_ = (
+            max(scores, default=None) if early_stopping else None
+        )
         self.best_loss_ = None if early_stopping else min(self.loss_curve_)
         self.activation_sparsity_ = np.array(
             [float(np.mean(h == 0)) for h in self._layers_of(X)], dtype=float

@@ -9,6 +9,18 @@ from sklearn.datasets import make_classification
 from sk_rectifier.datasets import ENV_VAR
 
 
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    """Tests see an idle machine: the automatic thread count (which follows
+    the load of other processes, and changes float32 sums at ~1e-7) is then
+    the same in every run, so that tests comparing fits bitwise do not
+    depend on what else the machine is doing. Tests of the load rule patch
+    the reading themselves."""
+    import sk_rectifier._mixin
+
+    monkeypatch.setattr(sk_rectifier._mixin, "_others_running", lambda: 0)
+
+
 @pytest.fixture(scope="session")
 def data_home():
     """The shared corpora folder, from $SK_RECTIFIER_DATA.
