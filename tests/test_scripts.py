@@ -8,25 +8,59 @@ from pathlib import Path
 
 import pytest
 
-from sk_rectifier.cli.demo import demo
+from sk_rectifier.cli.demo import L1_VALUES, demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_quick(data_home):
+def test_demo_quick(data_home, tmp_path):
     out = io.StringIO()
-    rows = demo(data_home, quick=True, out=out)
-    assert [row["model"].split()[0] for row in rows] == [
+    rows = demo(data_home, quick=True, output=tmp_path, out=out)
+    names = [row["model"] for row in rows]
+    assert [name.split()[0] for name in names[:5]] == [
         "logistic",
+        "sklearn",
         "relu",
         "softplus",
         "tanh",
     ]
-    relu = rows[1]
-    assert relu["sparsity"].shape == (2,) and relu["sparsity"].min() > 0
-    assert rows[2]["sparsity"].max() == 0  # softplus has no exact zeros
-    assert all(0.5 < row["accuracy"] <= 1 for row in rows)
-    assert "sparsity/layer" in out.getvalue()
+    sweep = rows[5:]
+    assert [row["l1"] for row in sweep] == list(L1_VALUES[1:])
+    relu, softplus = rows[2], rows[3]
+    assert relu["sparsity"].shape == (1,) and softplus["sparsity"].max() == 0
+    assert all(0.4 < row["accuracy"] <= 1 for row in rows)
+    assert all(row["speedup"] > 0 for row in rows[1:])
+    text = out.getvalue()
+    for expected in ("speed-up", "zeros", "dead", "activation_l1", "[8/8]"):
+        assert expected in text
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
+
+
+def test_demo_command_line_quick(data_home, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sk_rectifier", "demo", "--quick"]
+        + ["--data-home", str(data_home), "--output", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    table = [line.split()[0] for line in lines if line[:1].isalpha()]
+    for model in ("logistic", "sklearn", "relu", "softplus", "tanh"):
+        assert model in table
+    figure = tmp_path / "out" / "demo.png"
+    assert f"Figure: {figure}" in result.stdout and figure.is_file()
+
+
+def test_demo_help_describes_every_option():
+    result = subprocess.run(
+        [sys.executable, "-m", "sk_rectifier", "demo", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    for option in ("--data-home", "--quick", "--output"):
+        assert option in result.stdout
 
 
 def test_cli_reports_missing_data(tmp_path):
