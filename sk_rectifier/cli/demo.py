@@ -201,7 +201,7 @@ def _header(label):
 def _print_tables(comparison, sweep, out):
     print("", _header("model"), "-" * len(_header("model")), sep="\n", file=out)
     for row in comparison:
-        print(f"{row['model']:<36} {_cells(row)}", file=out)
+        print(f"{row['model']:<36} {_cells(row)}".rstrip(), file=out)
     note = (
         f"* MLPClassifier runs {MLP_EPOCHS} epoch only (training it to "
         "convergence takes minutes): its accuracy is after that epoch. "
@@ -214,7 +214,7 @@ def _print_tables(comparison, sweep, out):
     print("\nL1 penalty on the rectifier's activations:", file=out)
     print(_header("activation_l1"), file=out)
     for row in sweep:
-        print(f"{row['l1']:<36g} {_cells(row)}", file=out)
+        print(f"{row['l1']:<36g} {_cells(row)}".rstrip(), file=out)
 
 
 def _draw(comparison, sweep, path, n_train):
