@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from sk_rectifier import _engine as engine
 from sk_rectifier._compat import Interval, StrOptions, _fit_context
 from sk_rectifier._docstrings import fill_parameters
-from sk_rectifier._mixin import TorchEstimatorMixin, check_layer, warn
+from sk_rectifier._mixin import TorchEstimatorMixin, arguments_of, check_layer, warn
 from sk_rectifier.nn import RECONSTRUCTIONS, DenoisingLayer
 
 #: reconstruction="auto" for layers above the first, by the layer below's
@@ -152,30 +152,7 @@ class DenoisingAutoencoderTransformer(
         n_threads: int | None = None,
         verbose: int = 0,
     ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation=activation,
-            activation_l1=activation_l1,
-            alpha=alpha,
-            solver=solver,
-            learning_rate_init=learning_rate_init,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            batch_size=batch_size,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-        )
+        super().__init__(**arguments_of(TorchEstimatorMixin, locals()))
         self.corruption = corruption
         self.corruption_level = corruption_level
         self.reconstruction = reconstruction

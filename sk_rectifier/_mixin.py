@@ -5,6 +5,7 @@ inference path, pickling, and the hooks persistence and inspection use.
 """
 
 import contextlib
+import inspect
 import os
 import re
 import sys
@@ -173,6 +174,25 @@ def _work(module, X):
         first = weights[0]
         per_row += X.nnz / max(X.shape[0], 1) * first.shape[1] - first.numel()
     return rows * per_row
+
+
+def arguments_of(cls, values):
+    """The entries of ``values`` (a subclass ``__init__``'s ``locals()``)
+    that ``cls.__init__`` takes, following its ``**kwargs`` up the class
+    hierarchy: the shared parameters, passed on in one line."""
+    names = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        names += [
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return {name: values[name] for name in names if name != "self"}
 
 
 def _take(arrays, rows):

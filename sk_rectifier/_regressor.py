@@ -10,7 +10,7 @@ from sklearn.metrics import r2_score
 
 from sk_rectifier._compat import _fit_context
 from sk_rectifier._docstrings import fill_parameters
-from sk_rectifier._mixin import check_sample_weight
+from sk_rectifier._mixin import arguments_of, check_sample_weight
 from sk_rectifier._mlp import BaseMLP
 
 
@@ -105,33 +105,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         warm_start: bool = False,
         pretraining: Any = None,
     ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation=activation,
-            activation_l1=activation_l1,
-            alpha=alpha,
-            dropout=dropout,
-            solver=solver,
-            learning_rate_init=learning_rate_init,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            batch_size=batch_size,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            random_state=random_state,
-            device=device,
-            n_threads=n_threads,
-            verbose=verbose,
-            warm_start=warm_start,
-            pretraining=pretraining,
-        )
+        super().__init__(**arguments_of(BaseMLP, locals()))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -80,18 +80,22 @@ def test_warm_start_switches_between_sparse_and_dense(make, data):
 
 
 # ----------------------------------------------------------- 2. rollback
-def _fail_on_call(monkeypatch, n):
-    """Make the n-th training step from now raise RuntimeError."""
+def _raise_on_call(monkeypatch, n, exception):
+    """Make the n-th training step from now raise ``exception``."""
     calls = {"n": 0}
     step = engine._Net.train_step_single
 
     def failing(self, batch, **kw):
         calls["n"] += 1
         if calls["n"] == n:
-            raise RuntimeError("injected failure")
+            raise exception
         return step(self, batch, **kw)
 
     monkeypatch.setattr(engine._Net, "train_step_single", failing)
+
+
+def _fail_on_call(monkeypatch, n):
+    _raise_on_call(monkeypatch, n, RuntimeError("injected failure"))
 
 
 def _state(est, X):
@@ -237,16 +241,7 @@ def test_nn_imports_neither_sklearn_nor_numpy():
 
 # ---------------------------------------------------- 4. warnings location
 def _interrupt_on_call(monkeypatch, n):
-    calls = {"n": 0}
-    step = engine._Net.train_step_single
-
-    def interrupted(self, batch, **kw):
-        calls["n"] += 1
-        if calls["n"] == n:
-            raise KeyboardInterrupt
-        return step(self, batch, **kw)
-
-    monkeypatch.setattr(engine._Net, "train_step_single", interrupted)
+    _raise_on_call(monkeypatch, n, KeyboardInterrupt)
 
 
 def test_max_iter_warning_points_at_the_callers_line(data):
