@@ -136,6 +136,36 @@ def test_reproduce_digits_quick(tmp_path):
     assert "[8/8]" in out.getvalue()
 
 
+@pytest.mark.parametrize("logistic_error", [88.0, 30.0])
+def test_report_explains_rows_at_chance(logistic_error):
+    import numpy as np
+
+    from sk_rectifier.cli.reproduce import ACTIVATIONS, _report, _settings
+
+    rows = [
+        {
+            "task": "classification",
+            "activation": activation,
+            "pretraining": pretrained,
+            "metric": logistic_error if activation == "logistic" else 5.0,
+            "sparsity": np.zeros(3),
+            "seconds": 1.0,
+            "epochs": 13,
+        }
+        for activation in ACTIVATIONS
+        for pretrained in (False, True)
+    ]
+
+    class Sweep:
+        l1_values, scores, sparsity = [0.0], [0.9], [np.zeros(3)]
+
+    cfg = _settings("image", quick=True)
+    report = _report("digits", cfg, True, rows, Sweep, 100, 50, chance=90.0)
+    notes = report.count("**At chance:** the logistic network")
+    assert notes == (2 if logistic_error == 88.0 else 0)
+    assert "| epochs |" in report
+
+
 def test_reproduce_missing_data_is_a_clear_error(tmp_path):
     result = subprocess.run(
         [
