@@ -77,7 +77,7 @@ def test_cli_reports_missing_data(tmp_path):
 def test_bench_speed_quick(data_home, tmp_path):
     bench = _load("bench_speed")
     output = tmp_path / "speed.md"
-    argv = ["--data-home", str(data_home), "--quick", "--repeats", "1"]
+    argv = ["--data-home", str(data_home), "--quick", "--repeats", "1", "--busy", "1"]
     rows = bench.main(
         [*argv, "--epochs", "1", "--dense-epochs", "1", "--output", str(output)]
     )
@@ -90,6 +90,9 @@ def test_bench_speed_quick(data_home, tmp_path):
     assert all(row["s_per_epoch"] > 0 for row in rows)
     table = output.read_text()
     assert "speed-up vs MLPClassifier" in table and "| 1.0x |" in table
+    for section in ("## Inference", "busy-loop processes", "## Autoencoder"):
+        assert section in table
+    assert all(row["peak_mib"] >= 0 for row in rows)
     assert output.with_suffix(".json").is_file()
 
 
