@@ -103,10 +103,17 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             max(scores, default=None) if early_stopping else None
         )
         self.best_loss_ = None if early_stopping else min(self.loss_curve_)
-        self.activation_sparsity_ = np.array(
-            [float(np.mean(h == 0)) for h in self._layers_of(X)], dtype=float
-        )
+        self.activation_sparsity_ = self._zero_fractions(X)
         return self
+
+    def _zero_fractions(self, X):
+        """Fraction of exact zeros of each hidden layer on validated ``X``,
+        counted batch by batch (the layers of all of X are never held)."""
+        sizes = self._hidden_sizes()
+        if not sizes:
+            return np.zeros(0)
+        zeros = self._forward(self.net_, X, _zero_counts)  # (n_samples, n_layers)
+        return zeros.sum(axis=0) / (X.shape[0] * np.asarray(sizes, dtype=float))
 
     def _is_warm(self, fitted, incremental, classes):
         """Whether this call continues the current network."""
@@ -209,6 +216,12 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         module = engine.module(self.net_)
         biases = [module.input_layer.bias] + [lay.bias for lay in module.layers]
         return [b.detach().cpu().numpy().copy() for b in biases]
+
+
+def _zero_counts(module, X):
+    """Exact zeros per sample in each hidden layer, shape (batch, n_layers)."""
+    hidden = module.hidden(X)[0]
+    return torch.stack([(h == 0).sum(dim=1) for h in hidden], dim=1).float()
 
 
 def _hidden(module, X):
