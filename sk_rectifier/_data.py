@@ -22,20 +22,26 @@ with warnings.catch_warnings():
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def as_float32(X):
-    """Return finite ``X`` as a writable float32 C-ordered array or CSR matrix.
+def as_float32(X, copy=True):
+    """Return finite ``X`` (already validated: no NaN, no infinity) as a
+    float32 C-ordered array or CSR matrix; a writable copy unless ``copy`` is
+    False and ``X`` is already one (then ``X`` itself).
 
     Raises ValueError, naming the first column concerned, if a value is too
     large in magnitude for float32 (finite in float64, infinite once cast).
     """
-    with np.errstate(over="ignore"):  # reported below, with the column
-        if sp.issparse(X):
-            X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+    cast = X.dtype != np.float32  # only a cast can overflow
+    if sp.issparse(X):
+        reuse = not (copy or cast) and X.format == "csr" and X.has_canonical_format
+        if not reuse:
+            with np.errstate(over="ignore"):  # reported below, with the column
+                X = sp.csr_matrix(X, dtype=np.float32, copy=True)
             X.sum_duplicates()
-            values = X.data
-        else:
-            X = values = np.array(X, dtype=np.float32, order="C", copy=True)
-    if not np.isfinite(values).all():
+        values = X.data
+    else:
+        with np.errstate(over="ignore"):
+            X = values = np.array(X, dtype=np.float32, order="C", copy=copy or None)
+    if cast and not np.isfinite(values).all():
         if sp.issparse(X):
             column = int(X.indices[np.flatnonzero(~np.isfinite(values))[0]])
         else:
@@ -50,14 +56,14 @@ def as_float32(X):
 
 
 def to_tensor(X):
-    """A float32 ndarray as a tensor (no copy), a CSR matrix as a torch sparse
-    CSR tensor."""
+    """A float32 ndarray as a tensor (no copy unless it is read-only), a CSR
+    matrix as a torch sparse CSR tensor."""
     if not sp.issparse(X):
-        return torch.from_numpy(X)
+        return torch.from_numpy(X if X.flags.writeable else X.copy())
     return torch.sparse_csr_tensor(
         torch.from_numpy(X.indptr.astype(np.int64)),
         torch.from_numpy(X.indices.astype(np.int64)),
-        torch.from_numpy(X.data),
+        torch.from_numpy(X.data if X.data.flags.writeable else X.data.copy()),
         size=X.shape,
         check_invariants=False,
     )

@@ -314,10 +314,12 @@ class TorchEstimatorMixin:
         return tags
 
     # ----------------------------------------------------------- validation
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, copy=True):
         """``X`` validated (any sparse format, float64 or float32) and
-        returned as float32 ndarray or CSR."""
-        return as_float32(validate_data(self, X, reset=reset, **_X_RULES))
+        returned as float32 ndarray or CSR (``X`` itself when it already is
+        one and ``copy`` is False)."""
+        X = validate_data(self, X, reset=reset, **_X_RULES)
+        return as_float32(X, copy=copy)
 
     def _validate_Xy(self, X, y, reset, **y_rules):
         """``(X, y)`` validated together; X as in :meth:`_validate_X`."""
@@ -523,7 +525,7 @@ class TorchEstimatorMixin:
 
     def _checked_X(self, X):
         check_is_fitted(self)
-        return self._validate_X(X, reset=False)
+        return self._validate_X(X, reset=False, copy=False)
 
     # ---------------------------------------------------------- persistence
     def _export_networks(self):
