@@ -318,18 +318,14 @@ def autoencoder_rows(data, epochs, quick):
         rows = torch.from_numpy(sp.vstack([row for row, _ in batch]).toarray())
         return rows, rows
 
-    rows = []
+    def timed(case, model, fit, epochs):
+        start = time.perf_counter()
+        fit()
+        seconds = time.perf_counter() - start
+        return {"case": case, "model": model, "s_per_epoch": seconds / epochs()}
+
     ours = DenoisingAutoencoderTransformer(
         (hidden,), max_iter=epochs, tol=0, n_iter_no_change=epochs + 1, random_state=0
-    )
-    start = time.perf_counter()
-    ours.fit(X)
-    rows.append(
-        {
-            "case": f"{name}, 1x{hidden}",
-            "model": "DenoisingAutoencoderTransformer",
-            "s_per_epoch": (time.perf_counter() - start) / ours.n_iter_,
-        }
     )
     plain = NeuralNet(
         PlainAutoencoder,
@@ -345,27 +341,30 @@ def autoencoder_rows(data, epochs, quick):
         iterator_train__collate_fn=densify,
         verbose=0,
     )
-    start = time.perf_counter()
-    plain.fit(Rows(), None)
-    rows.append(
-        {
-            "case": f"{name}, 1x{hidden}",
-            "model": "skorch NeuralNet autoencoder (dense batches)",
-            "s_per_epoch": time.perf_counter() - start,
-        }
-    )
     default = DenoisingAutoencoderTransformer(random_state=0)
-    start = time.perf_counter()
-    default.fit(X)
-    rows.append(
-        {
-            "case": f"{name}, defaults",
-            "model": "DenoisingAutoencoderTransformer() whole fit",
-            "s_per_epoch": (time.perf_counter() - start) / default.n_iter_,
-            "fit_s": time.perf_counter() - start,
-            "epochs": default.n_iter_,
-        }
-    )
+    case = f"{name}, 1x{hidden}"
+    rows = [
+        timed(
+            case,
+            "DenoisingAutoencoderTransformer",
+            lambda: ours.fit(X),
+            lambda: ours.n_iter_,
+        ),
+        timed(
+            case,
+            "skorch NeuralNet autoencoder (dense batches)",
+            lambda: plain.fit(Rows(), None),
+            lambda: 1,
+        ),
+        timed(
+            f"{name}, defaults",
+            "DenoisingAutoencoderTransformer() whole fit",
+            lambda: default.fit(X),
+            lambda: default.n_iter_,
+        ),
+    ]
+    rows[-1]["epochs"] = default.n_iter_
+    rows[-1]["fit_s"] = rows[-1]["s_per_epoch"] * default.n_iter_
     for row in rows:
         print(f"  {row['case']} / {row['model']}: {row['s_per_epoch']:.3f} s/epoch")
     return rows
