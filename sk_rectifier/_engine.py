@@ -21,13 +21,13 @@ from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator, noop
 
 from sk_rectifier._data import ArrayDataset, to_tensor
-from sk_rectifier.nn import LazyAdam
+from sk_rectifier.nn import LazyAdam, LazySGD
 
 #: solver -> (optimizer of the dense layers, row-wise optimizer of the first
 #: layer, which takes sparse and dense gradients alike)
 OPTIMIZERS = {
     "adam": (torch.optim.Adam, LazyAdam),
-    "sgd": (torch.optim.SGD, torch.optim.SGD),
+    "sgd": (torch.optim.SGD, LazySGD),
 }
 
 #: rows per inference batch (a multiple of 8, see :func:`predict`)
@@ -427,6 +427,8 @@ def train(
         else predefined_split(ArrayDataset(*valid)),
     )
     if restart or moved:
+        for stale in [key for key in vars(net) if key.startswith("optimizer__")]:
+            del vars(net)[stale]  # another solver's arguments
         for name, value in _optimizer_params(spec).items():
             setattr(net, name, value)
         net.initialize_optimizer()
@@ -459,6 +461,7 @@ def checkpoint(net) -> Callable[[], None]:
         vars(net).clear()
         vars(net).update(attributes)
         vars(net)["history_"] = history
+        net.module_.to(net.device)  # a failed warm fit may have moved it
         net.module_.load_state_dict(module_state)
         for optimizer, state in zip(_optimizers(net), optimizer_states):
             optimizer.load_state_dict(state)

@@ -5,6 +5,7 @@ inference path, pickling, and the hooks persistence and inspection use.
 """
 
 import contextlib
+import copy
 import inspect
 import os
 import re
@@ -488,6 +489,8 @@ class TorchEstimatorMixin:
         it was: its attributes, and its networks' weights, optimizer state,
         history and settings (which warm starts change in place)."""
         state = self.__dict__.copy()
+        if "_rng" in state:  # drawn from in place
+            state["_rng"] = copy.deepcopy(state["_rng"])
         restores = [engine.checkpoint(net) for net in self._networks_or_empty()]
         try:
             return fit(*args)

@@ -425,3 +425,56 @@ def test_others_running_sees_a_busy_process(monkeypatch):
         busy.wait()
     assert all(isinstance(n, int) and n >= 0 for n in seen)
     assert max(seen) >= 1  # the busy loop is running (on some core) most reads
+
+
+# ------------------------------------------------------------- from review
+@pytest.mark.parametrize("first, then", [("sgd", "adam"), ("adam", "sgd")])
+def test_warm_start_may_change_the_solver(first, then, data):
+    X, y = data
+    clf = _quiet(_clf(solver=first, warm_start=True).fit, X, y)
+    _quiet(clf.set_params(solver=then).fit, X, y)
+    _quiet(clf.set_params(solver=first).fit, X, y)
+    assert clf.n_iter_ == 12
+
+
+def test_sgd_with_momentum_switches_between_sparse_and_dense(data):
+    X, y = data
+    clf = _clf(solver="sgd", momentum=0.9)
+    clf.partial_fit(sp.csr_matrix(X), y, classes=np.unique(y))
+    clf.partial_fit(X, y)
+    clf.partial_fit(sp.csr_matrix(X), y)
+    assert np.isfinite(clf.coefs_[0]).all()
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_lazy_sgd_matches_torch_sgd_on_dense_gradients(nesterov):
+    from sk_rectifier.nn import LazySGD
+
+    torch.manual_seed(0)
+    a = torch.nn.Parameter(torch.randn(5, 3))
+    b = torch.nn.Parameter(a.detach().clone())
+    ours = LazySGD([a], lr=0.1, momentum=0.9, nesterov=nesterov)
+    theirs = torch.optim.SGD([b], lr=0.1, momentum=0.9, nesterov=nesterov)
+    for _ in range(4):
+        grad = torch.randn(5, 3)
+        a.grad, b.grad = grad.clone(), grad.clone()
+        ours.step()
+        theirs.step()
+    torch.testing.assert_close(a, b)
+
+
+def test_a_failed_partial_fit_leaves_the_random_state_as_it_was(data, monkeypatch):
+    X, y = data
+
+    def run(fail):
+        clf = _clf(batch_size=7)
+        clf.partial_fit(X, y, classes=np.unique(y))
+        if fail:
+            with monkeypatch.context() as m:
+                _fail_on_call(m, 2)
+                with pytest.raises(RuntimeError):
+                    clf.partial_fit(X, y)
+        clf.partial_fit(X, y)
+        return clf.coefs_[0]
+
+    np.testing.assert_array_equal(run(fail=True), run(fail=False))

@@ -9,7 +9,7 @@ from sk_rectifier.nn.layers import (
     RectifierMLP,
     corrupt,
 )
-from sk_rectifier.nn.optim import LazyAdam
+from sk_rectifier.nn.optim import LazyAdam, LazySGD
 
 __all__ = [
     "ACTIVATIONS",
@@ -18,6 +18,7 @@ __all__ = [
     "DenoisingLayer",
     "InputLayer",
     "LazyAdam",
+    "LazySGD",
     "RectifierMLP",
     "corrupt",
 ]

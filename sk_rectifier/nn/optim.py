@@ -66,3 +66,42 @@ def _rows_and_values(grad):
         return rows, grad._values()
     grad = grad.coalesce()
     return grad.indices()[0], grad.values()
+
+
+class LazySGD(torch.optim.Optimizer):
+    """SGD with (Nesterov) momentum for parameters whose gradient is sparse or
+    dense, row-wise like :class:`LazyAdam`: a sparse gradient updates, and
+    decays the momentum of, only the rows it holds; a dense one updates every
+    row as :class:`torch.optim.SGD` does. The momentum buffer stays dense, so
+    batches may switch between sparse and dense."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False):
+        super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            momentum, lr = group["momentum"], group["lr"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    rows, grad = _rows_and_values(p.grad)
+                else:
+                    rows, grad = None, p.grad
+                if momentum:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    whole = state["momentum_buffer"]
+                    buf = whole if rows is None else whole.index_select(0, rows)
+                    buf.mul_(momentum).add_(grad)
+                    if rows is not None:
+                        whole.index_copy_(0, rows, buf)
+                    grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+                if rows is None:
+                    p.add_(grad, alpha=-lr)
+                else:
+                    p.index_add_(0, rows, grad, alpha=-lr)
+        return loss
