@@ -356,9 +356,9 @@ def device(net) -> str:
 
 def curves(net) -> dict:
     """Per-epoch records of the net's whole history: ``train_loss``, and
-    ``valid_score`` or ``valid_loss`` when held-out data was monitored (None
-    for an epoch that did not record it)."""
-    keys = ("train_loss", "valid_loss", "valid_score")
+    ``valid_score`` when a held-out score was monitored (None for an epoch
+    that did not record it)."""
+    keys = ("train_loss", "valid_score")
     return {key: [row.get(key) for row in net.history] for key in keys}
 
 
