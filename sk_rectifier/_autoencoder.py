@@ -80,9 +80,12 @@ class DenoisingAutoencoderTransformer(
     Notes
     -----
     If training is interrupted (KeyboardInterrupt), the layer being trained
-    keeps the weights of its last completed epoch and the layers above it are
-    not trained: the stack is shorter, ``transform`` returns the code of its top
-    layer, and a warning says so.
+    keeps the weights of its last completed epoch (it is dropped if it
+    completed none) and the layers above it are not trained: the stack is
+    shorter, ``transform`` returns the code of its top layer, and a warning
+    says so. If the first layer completed no epoch, or the interrupt comes
+    outside training (input validation, encoding between layers), the
+    ``KeyboardInterrupt`` propagates and the estimator is left as it was.
 
     Cost with sparse input: the encoder costs O(non-zeros x units) per batch.
     The decoder reconstructs the batch's distinct features plus as many
@@ -246,10 +249,12 @@ class DenoisingAutoencoderTransformer(
             )
             where = f" in layer {k + 1}" if len(sizes) > 1 else ""
             interrupted = result.event == "interrupted"
-            if interrupted and k > 0 and result.epochs == 0:
+            if interrupted and result.epochs == 0:
+                if k == 0:
+                    self._report(result, where=where)  # raises: nothing kept
                 break  # this layer learnt nothing: the stack ends below it
             if not interrupted or k + 1 == len(sizes):
-                self._report(result, fresh=k == 0, where=where)
+                self._report(result, where=where)
             codes = self._forward(net, codes, _encoder)
             sparsity.append(float(np.mean(codes == 0)))
             nets.append(net)

@@ -224,37 +224,63 @@ class _Guard(Callback):
     If an epoch's loss (or a weight) becomes NaN or infinite, the weights of
     the previous epoch come back, the optimizers restart and training stops
     (``event_ = "diverged"``). If training is interrupted (KeyboardInterrupt,
-    which skorch catches) in the middle of an epoch, the weights of the last
-    completed epoch come back (``event_ = "interrupted"``). The unfinished
-    epoch's history row is dropped by :func:`train`.
+    which skorch catches) before an epoch is complete -- in a batch, in a
+    callback at its end, during its validation -- the weights of the last
+    completed epoch come back and the optimizers restart
+    (``event_ = "interrupted"``); the unfinished epoch's history row is
+    dropped by :func:`train`. An epoch is complete when every callback has
+    seen its end: the guard is the first callback and :class:`_EpochDone`,
+    which commits the epoch, the last.
     """
 
     def on_train_begin(self, net, **kwargs):
         self.snapshot_ = _module_state(net.module_)
         self.in_epoch_ = False
         self.event_ = None
+        self.committed_ = 0  # epochs completed in this call
 
     def on_epoch_begin(self, net, **kwargs):
         self.in_epoch_ = True
 
     def on_epoch_end(self, net, **kwargs):
-        self.in_epoch_ = False
         finite = np.isfinite(net.history[-1, "train_loss"]) and _finite(net.module_)
         if not finite:
-            net.module_.load_state_dict(self.snapshot_)
-            for optimizer in _optimizers(net):
-                optimizer.state.clear()
+            self.in_epoch_ = False
+            self._restore(net)
             self.event_ = "diverged"
             raise KeyboardInterrupt  # how skorch callbacks stop training
+
+    def commit(self, net):
+        """The epoch is complete: its weights are the ones to keep."""
         self.snapshot_ = _module_state(net.module_, into=self.snapshot_)
+        self.in_epoch_ = False
+        self.committed_ += 1
+
+    def _restore(self, net):
+        net.module_.load_state_dict(self.snapshot_)
+        for optimizer in _optimizers(net):
+            optimizer.state.clear()
 
     def on_train_end(self, net, **kwargs):
         if self.in_epoch_:
-            net.module_.load_state_dict(self.snapshot_)
+            self._restore(net)
             self.event_ = "interrupted"
         # no tensors may stay in callbacks: a net pickled on a GPU must load
         # on a machine without one (skorch maps only module/optimizer state)
         self.snapshot_ = None
+
+
+class _EpochDone(Callback):
+    """The last callback: commits the epoch in the guard, then stops
+    training if early stopping asked for it."""
+
+    def __init__(self, guard, stopping=None):
+        self.guard, self.stopping = guard, stopping
+
+    def on_epoch_end(self, net, **kwargs):
+        self.guard.commit(net)
+        if self.stopping is not None and self.stopping.stopped_:
+            raise KeyboardInterrupt  # how skorch callbacks stop training
 
 
 class _Threads(Callback):
@@ -273,7 +299,9 @@ class _Threads(Callback):
 
 
 class _Stopping(EarlyStopping):
-    """skorch's early stopping, remembering whether it stopped training."""
+    """skorch's early stopping, remembering whether it stopped training; the
+    stop itself is left to :class:`_EpochDone`, after the epoch is
+    committed."""
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
@@ -283,11 +311,14 @@ class _Stopping(EarlyStopping):
         try:
             super().on_epoch_end(net, **kwargs)
         except KeyboardInterrupt:
+            since_best = net.history[-1, "epoch"] - self.best_epoch_
+            if not self.best_epoch_ or since_best != self.patience:
+                raise  # an interrupt, not the stopping rule
             self.stopped_ = True
-            raise
 
     def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
+        if len(net.history):  # skorch reads the last row (none if interrupted)
+            super().on_train_end(net, **kwargs)
         self.best_model_weights_ = None  # no tensors left in callbacks
 
 
@@ -363,7 +394,8 @@ def curves(net) -> dict:
 
 
 def _callbacks(spec, valid, incremental):
-    callbacks = [("guard", _Guard())]
+    guard, stop = _Guard(), None
+    callbacks = [("guard", guard)]
     if spec.threads is not None:
         callbacks.append(("threads", _Threads(spec.threads)))
     monitor, lower_is_better = "train_loss", True
@@ -385,6 +417,7 @@ def _callbacks(spec, valid, incremental):
         callbacks.append(("stopping", stop))
     if spec.verbose >= 2:
         callbacks.append(("progress", ProgressBar()))
+    callbacks.append(("epoch_done", _EpochDone(guard, stop)))
     return callbacks
 
 
@@ -440,13 +473,20 @@ def train(
     net.partial_fit(ArrayDataset(X, y, sample_weight), None, epochs=epochs)
 
     callbacks = dict(net.callbacks_)
-    event = callbacks["guard"].event_
-    if event is not None and len(net.history) > n_before:
-        del net.history[-1]  # the unfinished (or non-finite) epoch
-    elif "stopping" in callbacks:
-        event = "stopped" if callbacks["stopping"].stopped_ else "max_iter"
+    guard, stopping = callbacks["guard"], callbacks.get("stopping")
+    unfinished = len(net.history) - n_before - guard.committed_
+    if unfinished:
+        del net.history[-unfinished:]  # an interrupted or non-finite epoch
+    event = guard.event_
+    if event is None and guard.committed_ < epochs:
+        # stopped by its rule, or interrupted between two epochs
+        event = "stopped" if stopping is not None and stopping.stopped_ else (
+            "interrupted"
+        )
+    elif event is None and stopping is not None:
+        event = "max_iter"
     net.train_split = None  # do not keep the held-out data
-    return Result(epochs=len(net.history) - n_before, event=event)
+    return Result(epochs=guard.committed_, event=event)
 
 
 def checkpoint(net) -> Callable[[], None]:

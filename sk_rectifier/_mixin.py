@@ -446,7 +446,7 @@ class TorchEstimatorMixin:
             )
         return net, result
 
-    def _report(self, result, *, fresh, epochs_before=0, where=""):
+    def _report(self, result, *, epochs_before=0, where=""):
         """Turn a training result into exactly one warning (or an error when
         nothing was trained), attributed to the user's call."""
         epoch = epochs_before + result.epochs
@@ -457,10 +457,10 @@ class TorchEstimatorMixin:
                 f"learning_rate_init (now {self.learning_rate_init}) or scale the "
                 "input."
             )
-        if result.event == "interrupted" and fresh and result.epochs == 0:
+        if result.event == "interrupted" and result.epochs == 0:
             raise KeyboardInterrupt(
-                f"Training was interrupted{where} before its first epoch "
-                "completed; the estimator is left as it was before fit."
+                f"Training was interrupted{where} before an epoch of this call "
+                "completed; the estimator is left as it was before the call."
             )
         if result.event == "diverged":
             warn(

@@ -90,7 +90,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             seed=self._next_seed(not warm),
             init_module=self._initialize_module,
         )
-        self._report(result, fresh=not warm, epochs_before=epochs_before)
+        self._report(result, epochs_before=epochs_before)
         self.net_ = net
         self.device_ = engine.device(net)
         curves = engine.curves(net)
