@@ -117,13 +117,13 @@ class DenoisingAutoencoderTransformer(
         "tied_weights": ["boolean"],
     }
     _module = DenoisingLayer
-    _saved_attributes = (
-        *TorchEstimatorMixin._saved_attributes,
-        "n_iter_per_layer_",
-        "reconstruction_",
-        "reconstruction_loss_curve_",
-        "activation_sparsity_",
-    )
+    _saved_attributes = {
+        **TorchEstimatorMixin._saved_attributes,
+        "n_iter_per_layer_": "counts",
+        "reconstruction_": "strings",
+        "reconstruction_loss_curve_": "lists of reals",
+        "activation_sparsity_": "fractions",
+    }
 
     def __init__(
         self,
@@ -167,6 +167,48 @@ class DenoisingAutoencoderTransformer(
         return tags
 
     # ---------------------------------------------------------------- fit
+    def _layer_kwargs(self, n_features, n_hidden, reconstruction, level):
+        return {
+            "n_features": n_features,
+            "n_hidden": n_hidden,
+            "activation": self.activation,
+            "reconstruction": reconstruction,
+            "corruption": self.corruption,
+            "corruption_level": level,
+            "tied_weights": self.tied_weights,
+        }
+
+    def _check_parameters(self):
+        super()._check_parameters()
+        self._corruption_levels(len(self._hidden_sizes()))
+
+    def _architectures(self, n_networks):
+        sizes = self._hidden_sizes()
+        if not 1 <= n_networks <= len(sizes):
+            raise ValueError(
+                f"{n_networks} networks stored for {len(sizes)} hidden layers"
+            )
+        per_layer = (
+            "n_iter_per_layer_",
+            "reconstruction_",
+            "reconstruction_loss_curve_",
+            "activation_sparsity_",
+        )
+        for name in per_layer:
+            if len(getattr(self, name)) != n_networks:
+                raise ValueError(f"{name} has not one value per stored layer")
+        unknown = set(self.reconstruction_) - set(RECONSTRUCTIONS)
+        if unknown:
+            raise ValueError(f"reconstruction_ has unknown values {sorted(unknown)}")
+        if self.n_iter_ != sum(self.n_iter_per_layer_):
+            raise ValueError("n_iter_ is not the sum of n_iter_per_layer_")
+        levels = self._corruption_levels(len(sizes))
+        inputs = [self.n_features_in_, *sizes]
+        return [
+            self._layer_kwargs(inputs[k], sizes[k], self.reconstruction_[k], levels[k])
+            for k in range(n_networks)
+        ]
+
     def _corruption_levels(self, n_layers):
         levels = np.atleast_1d(np.asarray(self.corruption_level, dtype=float))
         if levels.ndim != 1 or len(levels) not in (1, n_layers):
@@ -230,13 +272,7 @@ class DenoisingAutoencoderTransformer(
         for k, size in enumerate(sizes):
             reconstruction = self._layer_reconstruction(k, codes)
             module_kwargs = {
-                "n_features": codes.shape[1],
-                "n_hidden": size,
-                "activation": self.activation,
-                "reconstruction": reconstruction,
-                "corruption": self.corruption,
-                "corruption_level": levels[k],
-                "tied_weights": self.tied_weights,
+                **self._layer_kwargs(codes.shape[1], size, reconstruction, levels[k]),
                 "target_scale": self._target_scale(codes, reconstruction),
                 "target_mean": np.asarray(codes.mean(axis=0)).ravel(),
             }

@@ -133,7 +133,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _saved_attributes = (*BaseMLP._saved_attributes, "classes_")
+    _saved_attributes = {**BaseMLP._saved_attributes, "classes_": "labels"}
     _criterion = torch.nn.CrossEntropyLoss
     _early_stopping_score = staticmethod(_weighted_accuracy)
 
@@ -256,6 +256,9 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
                 f"partial_fit, was: {self.classes_!r}"
             )
         return True
+
+    def _n_outputs(self):
+        return len(self.classes_)
 
     def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
         y = _check_label_types(column_or_1d(y, warn=True))

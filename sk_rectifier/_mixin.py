@@ -258,7 +258,13 @@ class TorchEstimatorMixin:
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
-    _saved_attributes: tuple = ("n_features_in_", "feature_names_in_", "n_iter_")
+    # the fitted attributes the safe format keeps, and their kinds
+    # (see sk_rectifier.persistence); feature_names_in_ may be absent
+    _saved_attributes: dict = {
+        "n_features_in_": "positive",
+        "feature_names_in_": "names",
+        "n_iter_": "count",
+    }
 
     def __init__(
         self,
@@ -531,13 +537,27 @@ class TorchEstimatorMixin:
         return self._validate_X(X, reset=False, copy=False)
 
     # ---------------------------------------------------------- persistence
+    def _check_parameters(self):
+        """Every check ``fit`` makes of the parameters alone (no data); the
+        safe format's loader runs it before building anything."""
+        self._validate_params()
+        self._hidden_sizes()
+        if not _DEVICE_PATTERN.match(self.device):
+            raise ValueError(
+                "The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' "
+                f"or 'mps'. Got {self.device!r} instead."
+            )
+
+    def _architectures(self, n_networks):
+        """The keyword arguments of each of ``n_networks`` networks, derived
+        from the parameters and fitted attributes (the safe format stores no
+        architecture of its own); raises ValueError, naming the attribute,
+        where the attributes disagree with each other."""
+        raise NotImplementedError
+
     def _export_networks(self):
-        """``[(module_kwargs, state_dict), ...]`` of the fitted networks (each
-        a ``self._module``), for the safe format."""
-        return [
-            (engine.module_kwargs(net), engine.module(net).state_dict())
-            for net in self._networks()
-        ]
+        """The state dicts of the fitted networks, bottom first."""
+        return [engine.module(net).state_dict() for net in self._networks()]
 
     def _import_networks(self, networks, device):
         """Rebuild the networks from :meth:`_export_networks`'s description."""

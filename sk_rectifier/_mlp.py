@@ -29,14 +29,14 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "pretraining": [HasMethods(["fit", "transform"]), None],
     }
-    _saved_attributes = (
-        *TorchEstimatorMixin._saved_attributes,
-        "loss_curve_",
-        "best_loss_",
-        "validation_scores_",
-        "best_validation_score_",
-        "activation_sparsity_",
-    )
+    _saved_attributes = {
+        **TorchEstimatorMixin._saved_attributes,
+        "loss_curve_": "reals",
+        "best_loss_": "real or None",
+        "validation_scores_": "reals or None",
+        "best_validation_score_": "real or None",
+        "activation_sparsity_": "fractions",
+    }
     _module = RectifierMLP
     _criterion = None  # torch loss class, built with reduction="none"
     _early_stopping_score = None  # fn(outputs, y, sample_weight) -> float
@@ -118,6 +118,22 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
     def _is_warm(self, fitted, incremental, classes):
         """Whether this call continues the current network."""
         return fitted and (incremental or self.warm_start)
+
+    def _architectures(self, n_networks):
+        sizes = self._hidden_sizes()
+        if n_networks != 1:
+            raise ValueError(f"{n_networks} networks stored; this model has 1")
+        if len(self.activation_sparsity_) != len(sizes):
+            raise ValueError(
+                f"activation_sparsity_ has {len(self.activation_sparsity_)} "
+                f"values for {len(sizes)} hidden layers"
+            )
+        if len(self.loss_curve_) != self.n_iter_:
+            raise ValueError(
+                f"loss_curve_ has {len(self.loss_curve_)} values for "
+                f"n_iter_ = {self.n_iter_} epochs"
+            )
+        return [self._module_kwargs(self.n_features_in_, self._n_outputs())]
 
     def _module_kwargs(self, n_features, n_outputs):
         return {

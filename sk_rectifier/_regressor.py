@@ -71,7 +71,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
     True
     """
 
-    _saved_attributes = (*BaseMLP._saved_attributes, "n_outputs_")
+    _saved_attributes = {**BaseMLP._saved_attributes, "n_outputs_": "positive"}
     _y_rules = {"multi_output": True, "y_numeric": True}
     _criterion = torch.nn.MSELoss
     _early_stopping_score = staticmethod(_weighted_r2)
@@ -155,6 +155,9 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
             The updated estimator.
         """
         return self._fit(X, y, sample_weight, incremental=True)
+
+    def _n_outputs(self):
+        return self.n_outputs_
 
     def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
         y = np.asarray(y, dtype=np.float32)

@@ -3,16 +3,42 @@
 :func:`save` writes one ``.safetensors`` file: the networks' weights as
 tensors, and the estimator's parameters and fitted attributes as JSON in the
 file's metadata. :func:`load` reads it back without executing any code from
-the file: only the estimator classes of this package can be built, every
-parameter goes through the estimator's own validation, and the weights must
-match the architecture exactly. Use it to share models or keep them for a long
-time; use pickle/joblib for short-lived copies between trusted processes (they
-also keep the optimizer state and training history, which this format does
-not: a loaded model predicts identically, and fitting it again with
+the file. Use it to share models or keep them for a long time; use
+pickle/joblib for short-lived copies between trusted processes (they also keep
+the optimizer state and training history, which this format does not: a
+loaded model predicts identically, and fitting it again with
 ``warm_start=True`` continues from its weights with a fresh optimizer).
+
+What :func:`load` guarantees
+----------------------------
+* **Integrity.** One SHA-256 digest covers the whole model: the JSON header
+  byte for byte and every tensor's name, shape, dtype and bytes. A file
+  changed anywhere after :func:`save` (a flipped bit, an edited header, a
+  truncation) raises :class:`UnsafeFileError`.
+* **Authenticity only with a key.** Anyone who can edit the file can also
+  recompute a plain digest. Pass the same secret ``key`` to :func:`save` and
+  :func:`load` to use HMAC-SHA256 instead: then only holders of the key can
+  produce a file that loads.
+* **A strict schema, whatever the digest.** Even a file with a valid digest
+  must describe a model this package could have fitted: only its three
+  estimator classes, every parameter through the estimator's own validation,
+  each fitted attribute of its expected type and consistent with the others
+  (``classes_`` sorted, unique, of a non-object dtype or plain strings;
+  ``n_features_in_`` matching the stored weights), the architecture derived
+  from the parameters and attributes (never stored separately, so parameters
+  and weights cannot disagree) and compared with the stored tensor shapes
+  before anything is allocated, finite weights, a bounded header size and
+  nesting depth. Nothing from the file is executed or imported.
+* **One error type.** Every refusal is an :class:`UnsafeFileError` whose
+  message names the offending field; a missing file stays
+  :class:`FileNotFoundError`.
+
+It does not guarantee that a model is *good*: a file signed with your key, or
+written by someone you trust, may still hold a poorly trained model.
 """
 
 import hashlib
+import hmac
 import inspect
 import json
 from numbers import Integral, Real
@@ -26,7 +52,11 @@ from sklearn.utils.validation import check_is_fitted
 from sk_rectifier._mixin import resolve_device
 
 FORMAT = "sk_rectifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+DIGEST = "sk_rectifier.digest"
+MAX_HEADER_CHARS = 32 * 2**20  # the JSON header (feature names included)
+MAX_DEPTH = 10  # JSON nesting (a nested estimator's array parameter: 8)
+MAX_NETWORKS = 64
 
 
 def _classes():
@@ -47,9 +77,15 @@ def _classes():
 
 
 class UnsafeFileError(ValueError):
-    """The file is not a valid sk_rectifier model (foreign or tampered)."""
+    """The file is not a valid sk_rectifier model (foreign, altered, or
+    signed with another key)."""
 
 
+def _fail(field, message):
+    raise UnsafeFileError(f"{field}: {message}")
+
+
+# ----------------------------------------------------------------- writing
 def _to_json(value, what):
     """A JSON-able form of a parameter or attribute value."""
     if value is None or isinstance(value, (bool, str)):
@@ -67,36 +103,16 @@ def _to_json(value, what):
             "dict": [[_to_json(k, what), _to_json(v, what)] for k, v in value.items()]
         }
     if isinstance(value, BaseEstimator):
-        return {"estimator": _describe(value, None)[0]}
+        return {"estimator": _describe(value, None)}
     raise TypeError(
         f"{what} = {value!r} cannot be saved in the safe format (only numbers, "
         "strings, booleans, arrays and lists of them); use pickle instead."
     )
 
 
-def _from_json(value):
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "ndarray" in value:
-        dtype = np.dtype(value["dtype"])
-        if dtype.kind not in "biufUO":
-            raise UnsafeFileError(f"array dtype {dtype} is not allowed")
-        return np.array(_from_json(value["ndarray"]), dtype=dtype)
-    if "dict" in value:
-        return {_hashable(k): _from_json(v) for k, v in value["dict"]}
-    if "estimator" in value:
-        return _build(value["estimator"], {}, "")
-    raise UnsafeFileError(f"unexpected value {value!r}")
-
-
-def _hashable(key):
-    return tuple(key) if isinstance(key, list) else key
-
-
 def _describe(estimator, tensors, prefix=""):
-    """JSON description of ``estimator``; its weights go into ``tensors``."""
+    """JSON description of ``estimator``; its weights go into ``tensors``
+    (None: a parameter, described by its parameters only)."""
     name = type(estimator).__name__
     if name not in _classes():
         raise TypeError(f"cannot save a {name}: not an sk_rectifier estimator")
@@ -107,30 +123,49 @@ def _describe(estimator, tensors, prefix=""):
         "class": name,
         "params": {k: _to_json(v, k) for k, v in params.items()},
     }
-    try:
-        check_is_fitted(estimator)
-    except Exception:
-        return description, tensors
-    if tensors is None:  # a nested estimator given as a parameter
-        return description, tensors
-    attrs = {}
-    for attr in estimator._saved_attributes:
-        if hasattr(estimator, attr):
-            attrs[attr] = _to_json(getattr(estimator, attr), attr)
-    description["attributes"] = attrs
-    description["nets"] = []
-    for i, (module_kwargs, state) in enumerate(estimator._export_networks()):
+    if tensors is None:
+        return description
+    description["attributes"] = {
+        attr: _to_json(getattr(estimator, attr), attr)
+        for attr in estimator._saved_attributes
+        if hasattr(estimator, attr)
+    }
+    for i, state in enumerate(estimator._export_networks()):
         for key, tensor in state.items():
             tensors[f"{prefix}net{i}.{key}"] = tensor.detach().cpu().contiguous()
-        kwargs = {k: _to_json(v, k) for k, v in module_kwargs.items()}
-        description["nets"].append({"module_kwargs": kwargs})
     if getattr(estimator, "pretraining_", None) is not None:
-        nested, _ = _describe(estimator.pretraining_, tensors, prefix + "pretraining_.")
-        description["pretraining_"] = nested
-    return description, tensors
+        description["pretraining_"] = _describe(
+            estimator.pretraining_, tensors, prefix + "pretraining_."
+        )
+    return description
 
 
-def save(estimator, path) -> None:
+def _digest(header, tensors, key):
+    """``algorithm:hex`` over the header's bytes and every tensor's name,
+    shape, dtype and bytes (HMAC-SHA256 with ``key``, else SHA-256)."""
+    if key is None:
+        algorithm, digest = "sha256", hashlib.sha256()
+    else:
+        algorithm, digest = "hmac-sha256", hmac.new(_key_bytes(key), None, "sha256")
+    data = header.encode()
+    digest.update(f"{FORMAT}/{FORMAT_VERSION}|{len(data)}|".encode())
+    digest.update(data)
+    for name in sorted(tensors):
+        tensor = tensors[name].contiguous()
+        digest.update(f"|{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy())
+    return f"{algorithm}:{digest.hexdigest()}"
+
+
+def _key_bytes(key):
+    if isinstance(key, str):
+        key = key.encode()
+    if not isinstance(key, bytes) or not key:
+        raise TypeError("key must be a non-empty bytes or str")
+    return key
+
+
+def save(estimator, path, *, key: bytes | str | None = None) -> None:
     """Save a fitted estimator to ``path`` in the safe format (safetensors).
 
     Parameters
@@ -140,6 +175,15 @@ def save(estimator, path) -> None:
         A fitted estimator.
     path : str or path-like
         The file to write (conventionally ``*.safetensors``).
+    key : bytes or str, default=None
+        A secret: the file is then signed with HMAC-SHA256 and only loads
+        with the same key (authenticity). Without it, a SHA-256 digest
+        detects any change to the file (integrity), but not a forger who
+        recomputes it.
+
+    See Also
+    --------
+    load : Read the file back.
 
     Examples
     --------
@@ -152,21 +196,26 @@ def save(estimator, path) -> None:
     >>> save(clf, path)
     >>> np.array_equal(load(path).predict_proba(X), clf.predict_proba(X))
     True
+    >>> save(clf, path, key=b"our team's secret")
+    >>> signed = load(path, key=b"our team's secret")
+    >>> np.array_equal(signed.predict(X), clf.predict(X))
+    True
     """
     from safetensors.torch import save_file
 
     check_is_fitted(estimator)
-    description, tensors = _describe(estimator, {})
-    header = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "estimator": description,
-        "sha256": _digest(tensors),
-    }
-    save_file(tensors, str(path), metadata={FORMAT: json.dumps(header)})
+    tensors = {}
+    description = _describe(estimator, tensors)
+    header = json.dumps(
+        {"format": FORMAT, "version": FORMAT_VERSION, "estimator": description},
+        allow_nan=False,
+    )
+    metadata = {FORMAT: header, DIGEST: _digest(header, tensors, key)}
+    save_file(tensors, str(path), metadata=metadata)
 
 
-def load(path, device: str = "auto"):
+# ----------------------------------------------------------------- reading
+def load(path, device: str = "auto", *, key: bytes | str | None = None):
     """Load an estimator written by :func:`save`, executing no code from it.
 
     Parameters
@@ -175,6 +224,10 @@ def load(path, device: str = "auto"):
         A file written by :func:`save`.
     device : str, default="auto"
         Where to put the networks (``"auto"``: CUDA when available).
+    key : bytes or str, default=None
+        The secret the file was signed with, if it was (see :func:`save`).
+        A signed file does not load without its key, nor an unsigned one
+        with a key.
 
     Returns
     -------
@@ -185,99 +238,359 @@ def load(path, device: str = "auto"):
     Raises
     ------
     UnsafeFileError
-        If the file is not an sk_rectifier model, or was altered.
+        If the file is not an sk_rectifier model, was altered, or was signed
+        with another key; the message names the field.
+    FileNotFoundError
+        If there is no file at ``path``.
+
+    See Also
+    --------
+    save : Write a fitted estimator.
 
     Examples
     --------
     >>> from sk_rectifier.persistence import load
     >>> model = load("model.safetensors", device="cpu")  # doctest: +SKIP
     """
-    from safetensors import SafetensorError
+    path = Path(path)
+    device = resolve_device(device)
+    if key is not None:
+        _key_bytes(key)
+    try:
+        return _load(path, device, key)
+    except (UnsafeFileError, FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # whatever else the file provoked: one error type
+        raise UnsafeFileError(
+            f"{path} is not a valid sk_rectifier model ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _load(path, device, key):
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
-    path = Path(path)
     try:
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
         tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        if isinstance(exc, FileNotFoundError):
+    except (SafetensorError, ValueError, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
             raise
         raise UnsafeFileError(
             f"{path} is not a readable safetensors file: {exc}"
         ) from None
     try:
-        header = json.loads(metadata[FORMAT])
-        if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
-            raise UnsafeFileError(f"unsupported format {header.get('format')!r}")
-        if header.get("sha256") != _digest(tensors):
-            raise UnsafeFileError("the weights do not match their checksum")
-        return _build(header["estimator"], tensors, "", resolve_device(device))
+        if set(metadata) != {FORMAT, DIGEST}:
+            _fail("metadata", f"keys {sorted(metadata)[:4]}: not an sk_rectifier model")
+        header = metadata[FORMAT]
+        if len(header) > MAX_HEADER_CHARS:
+            _fail("header", f"{len(header)} characters, more than {MAX_HEADER_CHARS}")
+        _check_digest(metadata[DIGEST], header, tensors, key)
+        document = _parse(header)
+        _expect_keys(document, "header", {"format", "version", "estimator"})
+        if document["format"] != FORMAT or document["version"] != FORMAT_VERSION:
+            _fail(
+                "header.version",
+                f"format {document['format']!r} version {document['version']!r}; "
+                f"this version of sk_rectifier reads {FORMAT!r} {FORMAT_VERSION}",
+            )
+        used = set()
+        estimator = _build(document["estimator"], tensors, "", device, used)
+        extra = sorted(set(tensors) - used)
+        if extra:
+            _fail("tensors", f"unexpected tensors {extra[:5]}")
+        return estimator
     except UnsafeFileError as exc:
         raise UnsafeFileError(
             f"{path} is not a valid sk_rectifier model: {exc}"
         ) from None
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise UnsafeFileError(
-            f"{path} is not a valid sk_rectifier model (foreign or altered): "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
 
 
-def _digest(tensors):
-    """SHA-256 over the tensors' names, shapes, dtypes and bytes."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        tensor = tensors[name].contiguous()
-        digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
-        digest.update(tensor.view(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()
+def _check_digest(stored, header, tensors, key):
+    if not isinstance(stored, str) or ":" not in stored:
+        _fail("digest", "missing or malformed")
+    algorithm = stored.partition(":")[0]
+    expected = "sha256" if key is None else "hmac-sha256"
+    if algorithm != expected:
+        if algorithm == "hmac-sha256":
+            _fail("digest", "the file is signed with a key: pass key= to load it")
+        if algorithm == "sha256":
+            _fail("digest", "the file is not signed, but a key was given")
+        _fail("digest", f"unknown algorithm {algorithm!r}")
+    if not hmac.compare_digest(stored, _digest(header, tensors, key)):
+        what = "the key or the file's content" if key is not None else "the content"
+        _fail("digest", f"does not match {what}: the file was altered")
 
 
-def _build(description, tensors, prefix, device="cpu"):
+def _reject_constant(name):
+    raise UnsafeFileError(f"header: {name} is not allowed")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not np.isfinite(value):
+        _reject_constant(text)
+    return value
+
+
+def _parse(header):
+    try:
+        document = json.loads(
+            header, parse_constant=_reject_constant, parse_float=_finite_float
+        )
+    except RecursionError:
+        _fail("header", "nested too deeply")
+    except json.JSONDecodeError as exc:
+        _fail("header", f"not JSON ({exc})")
+    stack = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            _fail("header", f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return document
+
+
+def _expect_keys(value, field, required, optional=()):
+    if not isinstance(value, dict):
+        _fail(field, f"expected an object, got {type(value).__name__}")
+    missing = set(required) - set(value)
+    unknown = set(value) - set(required) - set(optional)
+    if missing:
+        _fail(field, f"missing {sorted(missing)}")
+    if unknown:
+        _fail(field, f"unexpected {sorted(unknown)[:5]}")
+
+
+# -------------------------------------------------------- values, by kind
+def _is_scalar(value):
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _array(value, field, kinds):
+    """A 1-D array from ``{"ndarray": [...], "dtype": ...}`` whose dtype kind
+    is in ``kinds`` (``"O"``: plain strings only)."""
+    _expect_keys(value, field, {"ndarray", "dtype"})
+    items, dtype = value["ndarray"], value["dtype"]
+    if not isinstance(items, list) or not all(map(_is_scalar, items)):
+        _fail(field, "expected a flat list of numbers or strings")
+    if not isinstance(dtype, str) or len(dtype) > 16:
+        _fail(field, f"dtype {dtype!r}")
+    try:
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError):
+        _fail(field, f"dtype {value['dtype']!r} is not a NumPy dtype")
+    if dtype.kind not in kinds:
+        _fail(field, f"dtype {dtype} is not allowed here")
+    if dtype.kind == "b":
+        expected = bool
+    elif dtype.kind in "UO":
+        expected = str
+    else:
+        expected = (int, float)
+    if not all(
+        isinstance(v, expected) and (expected is bool or not isinstance(v, bool))
+        for v in items
+    ):
+        _fail(field, f"values of a {dtype} array must all be {dtype.kind}-typed")
+    try:
+        array = np.array(items, dtype=dtype)
+    except (OverflowError, ValueError) as exc:
+        _fail(field, str(exc))
+    if array.tolist() != items:
+        _fail(field, f"values do not fit dtype {dtype}")
+    return array
+
+
+def _number(value, field):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(field, f"expected a number, got {value!r:.40}")
+    return value
+
+
+def _count(value, field, least=0):
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        _fail(field, f"expected an integer >= {least}, got {value!r:.40}")
+    return value
+
+
+def _list(value, field, item):
+    if not isinstance(value, list):
+        _fail(field, f"expected a list, got {type(value).__name__}")
+    return [item(v, f"{field}[{i}]") for i, v in enumerate(value)]
+
+
+def _labels(value, field):
+    labels = _array(value, field, "biufUO")
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        _fail(field, "labels must be finite")
+    if len(labels) < 2:
+        _fail(field, "a classifier has at least 2 classes")
+    if not (labels[1:] > labels[:-1]).all():
+        _fail(field, "classes must be sorted and unique")
+    return labels
+
+
+def _fractions(value, field):
+    values = _array(value, field, "f")
+    if not ((values >= 0) & (values <= 1)).all():
+        _fail(field, "fractions must lie in [0, 1]")
+    return values
+
+
+ATTRIBUTE_KINDS = {
+    "count": _count,
+    "positive": lambda v, f: _count(v, f, 1),
+    "counts": lambda v, f: _list(v, f, _count),
+    "names": lambda v, f: _array(v, f, "UO"),
+    "labels": _labels,
+    "fractions": _fractions,
+    "reals": lambda v, f: _list(v, f, _number),
+    "real or None": lambda v, f: None if v is None else _number(v, f),
+    "reals or None": lambda v, f: None if v is None else _list(v, f, _number),
+    "lists of reals": lambda v, f: _list(v, f, lambda w, g: _list(w, g, _number)),
+    "strings": lambda v, f: _list(
+        v, f, lambda w, g: w if isinstance(w, str) else _fail(g, "not a string")
+    ),
+}
+
+
+def _parameter(value, field, name):
+    """A parameter's value: a scalar, a flat list or numeric array, a dict of
+    scalars (class_weight), or an estimator's description."""
+    if _is_scalar(value):
+        return value
+    if isinstance(value, list):
+        if not all(map(_is_scalar, value)):
+            _fail(field, "expected a flat list")
+        return tuple(value) if name == "hidden_layer_sizes" else value
+    if isinstance(value, dict) and "ndarray" in value:
+        return _array(value, field, "biuf")
+    if isinstance(value, dict) and "dict" in value:
+        _expect_keys(value, field, {"dict"})
+        pairs = value["dict"]
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(map(_is_scalar, p))
+            for p in pairs
+        ):
+            _fail(field, "expected a list of [key, value] scalar pairs")
+        return dict(map(tuple, pairs))
+    if isinstance(value, dict) and "estimator" in value:
+        _expect_keys(value, field, {"estimator"})
+        return _build(value["estimator"], None, "", "cpu", set(), field)
+    _fail(field, f"unexpected value {str(value)[:60]}")
+
+
+# ---------------------------------------------------------------- building
+def _build(description, tensors, prefix, device, used, field="estimator"):
+    """The estimator ``description`` describes; its networks' tensors (named
+    ``{prefix}net{i}.*``) are checked and marked in ``used``. With
+    ``tensors=None`` (an estimator given as a parameter) it stays unfitted."""
+    fitted = tensors is not None
+    required = {"class", "params", "attributes"} if fitted else {"class", "params"}
+    _expect_keys(description, field, required, {"pretraining_"} if fitted else ())
     classes = _classes()
     name = description["class"]
-    if name not in classes:
-        raise UnsafeFileError(f"class {name!r} is not an sk_rectifier estimator")
+    if not isinstance(name, str) or name not in classes:
+        _fail(f"{field}.class", f"{str(name)[:60]!r} is not an sk_rectifier estimator")
     cls = classes[name]
-    params = {k: _from_json(v) for k, v in description["params"].items()}
-    if "hidden_layer_sizes" in params and isinstance(
-        params["hidden_layer_sizes"], list
-    ):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    unknown = set(params) - set(inspect.signature(cls).parameters)
-    if unknown:
-        raise UnsafeFileError(f"unknown parameters {sorted(unknown)} for {name}")
-    estimator = cls(**params)
-    estimator._validate_params()
-    if "nets" not in description:
+    params = description["params"]
+    allowed = set(inspect.signature(cls).parameters)
+    _expect_keys(params, f"{field}.params", (), allowed)
+    values = {k: _parameter(v, f"{field}.params.{k}", k) for k, v in params.items()}
+    estimator = cls(**values)
+    try:
+        estimator._check_parameters()
+    except (ValueError, TypeError) as exc:  # InvalidParameterError included
+        _fail(f"{field}.params", str(exc))
+    if not fitted:
         return estimator
-    for attr, value in description["attributes"].items():
-        if attr not in cls._saved_attributes:
-            raise UnsafeFileError(f"unexpected attribute {attr!r}")
-        setattr(estimator, attr, _from_json(value))
-    if "pretraining_" in description:
-        estimator.pretraining_ = _build(
-            description["pretraining_"], tensors, prefix + "pretraining_.", device
+
+    attributes = description["attributes"]
+    kinds = cls._saved_attributes
+    _expect_keys(
+        attributes,
+        f"{field}.attributes",
+        set(kinds) - {"feature_names_in_"},
+        {"feature_names_in_"},
+    )
+    for attr, value in attributes.items():
+        setattr(
+            estimator,
+            attr,
+            ATTRIBUTE_KINDS[kinds[attr]](value, f"{field}.attributes.{attr}"),
         )
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None and len(names) != estimator.n_features_in_:
+        _fail(f"{field}.attributes.feature_names_in_", "not one name per feature")
+
+    if "pretraining_" in description:
+        nested = _build(
+            description["pretraining_"],
+            tensors,
+            prefix + "pretraining_.",
+            device,
+            used,
+            f"{field}.pretraining_",
+        )
+        if not hasattr(nested, "nets_"):
+            _fail(f"{field}.pretraining_", "not an autoencoder")
+        if nested.n_features_in_ != estimator.n_features_in_:
+            _fail(f"{field}.pretraining_", "fitted on another number of features")
+        estimator.pretraining_ = nested
+
+    states = _stored_networks(tensors, prefix, f"{field} tensors")
+    try:
+        architectures = estimator._architectures(len(states))
+    except (ValueError, TypeError, AttributeError) as exc:
+        _fail(f"{field}.attributes", str(exc))
     networks = []
-    for i, spec in enumerate(description["nets"]):
-        kwargs = {k: _from_json(v) for k, v in spec["module_kwargs"].items()}
-        allowed = set(inspect.signature(cls._module).parameters)
-        if not set(kwargs) <= allowed:
-            raise UnsafeFileError(f"unexpected module arguments {sorted(kwargs)}")
-        if "hidden_layer_sizes" in kwargs:
-            kwargs["hidden_layer_sizes"] = tuple(kwargs["hidden_layer_sizes"])
-        for key in ("target_scale", "target_mean"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = np.asarray(kwargs[key], dtype=np.float32)
-        state = {
-            key[len(f"{prefix}net{i}.") :]: tensor
-            for key, tensor in tensors.items()
-            if key.startswith(f"{prefix}net{i}.")
-        }
+    for i, (kwargs, state) in enumerate(zip(architectures, states)):
+        _check_tensors(cls._module, kwargs, state, f"{field} network {i}")
+        used.update(f"{prefix}net{i}.{key}" for key in state)
         networks.append((kwargs, state))
     estimator._import_networks(networks, device)
     return estimator
+
+
+def _stored_networks(tensors, prefix, field):
+    """``[state_dict, ...]`` of the tensors named ``{prefix}net{i}.{key}``,
+    for i = 0, 1, ... with no gap."""
+    states = {}
+    head = prefix + "net"
+    for name, tensor in tensors.items():
+        if not name.startswith(head):
+            continue
+        index, _, key = name[len(head) :].partition(".")
+        if not (index.isdigit() and index == str(int(index)) and key):
+            _fail(field, f"unexpected tensor {name[:80]!r}")
+        if int(index) >= MAX_NETWORKS:
+            _fail(field, f"more than {MAX_NETWORKS} networks")
+        states.setdefault(int(index), {})[key] = tensor
+    if sorted(states) != list(range(len(states))):
+        _fail(field, f"networks {sorted(states)} stored: not 0, 1, ... in order")
+    return [states[i] for i in range(len(states))]
+
+
+def _check_tensors(module_class, kwargs, state, field):
+    """The stored tensors are exactly the module's: names, shapes and dtypes
+    (compared on PyTorch's meta device, which allocates nothing), finite."""
+    with torch.device("meta"):
+        expected = module_class(**kwargs).state_dict()
+    missing, extra = set(expected) - set(state), set(state) - set(expected)
+    if missing or extra:
+        _fail(field, f"missing tensors {sorted(missing)}, unexpected {sorted(extra)}")
+    for key, tensor in state.items():
+        want = expected[key]
+        if tensor.shape != want.shape or tensor.dtype != want.dtype:
+            _fail(
+                f"{field} tensor {key}",
+                f"{tuple(tensor.shape)} {tensor.dtype} stored, the parameters and "
+                f"attributes give {tuple(want.shape)} {want.dtype}",
+            )
+        if not torch.isfinite(tensor).all():
+            _fail(f"{field} tensor {key}", "not finite")

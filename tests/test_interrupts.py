@@ -99,7 +99,9 @@ def _run(make, calls, X, y, at, monkeypatch):
     last call, interrupted?, warnings of the last call)."""
     est = make()
     for method, params in calls[:-1]:
-        _quiet(getattr(est.set_params(**params), method), X, *([] if y is None else [y]))
+        _quiet(
+            getattr(est.set_params(**params), method), X, *([] if y is None else [y])
+        )
     method, params = calls[-1]
     est.set_params(**params)
     before = _snapshot(est, X)
@@ -124,20 +126,23 @@ def _count(make, calls, X, y, monkeypatch):
 SCENARIOS = {
     # name: (factory, calls, supervised)
     "fit": (
-        lambda: RectifierMLPClassifier((8,), max_iter=4, batch_size=20, tol=0,
-                                       random_state=0),
+        lambda: RectifierMLPClassifier(
+            (8,), max_iter=4, batch_size=20, tol=0, random_state=0
+        ),
         [("fit", {})],
         True,
     ),
     "fit with early stopping": (
-        lambda: RectifierMLPRegressor((8,), max_iter=4, batch_size=20, tol=0,
-                                      early_stopping=True, random_state=0),
+        lambda: RectifierMLPRegressor(
+            (8,), max_iter=4, batch_size=20, tol=0, early_stopping=True, random_state=0
+        ),
         [("fit", {})],
         True,
     ),
     "warm fit": (
-        lambda: RectifierMLPClassifier((8, 4), max_iter=2, batch_size=20, tol=0,
-                                       warm_start=True, random_state=0),
+        lambda: RectifierMLPClassifier(
+            (8, 4), max_iter=2, batch_size=20, tol=0, warm_start=True, random_state=0
+        ),
         [("fit", {}), ("fit", {"max_iter": 3})],
         True,
     ),
@@ -147,8 +152,9 @@ SCENARIOS = {
         True,
     ),
     "autoencoder fit": (
-        lambda: DenoisingAutoencoderTransformer((8, 4), max_iter=3, batch_size=20,
-                                                tol=0, random_state=0),
+        lambda: DenoisingAutoencoderTransformer(
+            (8, 4), max_iter=3, batch_size=20, tol=0, random_state=0
+        ),
         [("fit", {})],
         False,
     ),
@@ -192,10 +198,12 @@ def test_an_interrupt_at_any_moment_leaves_the_documented_state(
     assert epochs >= 1 and len(est.loss_curve_) == est.n_iter_
     reference = _reference(make, calls, X, y, epochs)
     assert est.loss_curve_ == reference.loss_curve_
-    np.testing.assert_array_equal(est.predict_proba(X) if hasattr(est, "classes_")
-                                  else est.predict(X),
-                                  reference.predict_proba(X) if hasattr(est, "classes_")
-                                  else reference.predict(X))
+    np.testing.assert_array_equal(
+        est.predict_proba(X) if hasattr(est, "classes_") else est.predict(X),
+        reference.predict_proba(X)
+        if hasattr(est, "classes_")
+        else reference.predict(X),
+    )
     pickle.loads(pickle.dumps(est)).predict(X)  # still a whole estimator
 
 
@@ -208,7 +216,10 @@ def _check_autoencoder(dae, X):
     assert dae.n_iter_ == sum(dae.n_iter_per_layer_)
     reference = _quiet(
         DenoisingAutoencoderTransformer(
-            (8,), max_iter=dae.n_iter_per_layer_[0], batch_size=20, tol=0,
+            (8,),
+            max_iter=dae.n_iter_per_layer_[0],
+            batch_size=20,
+            tol=0,
             random_state=0,
         ).fit,
         X,
