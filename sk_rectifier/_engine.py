@@ -480,8 +480,8 @@ def train(
     event = guard.event_
     if event is None and guard.committed_ < epochs:
         # stopped by its rule, or interrupted between two epochs
-        event = "stopped" if stopping is not None and stopping.stopped_ else (
-            "interrupted"
+        event = (
+            "stopped" if stopping is not None and stopping.stopped_ else ("interrupted")
         )
     elif event is None and stopping is not None:
         event = "max_iter"
