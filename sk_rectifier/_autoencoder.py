@@ -115,6 +115,7 @@ class DenoisingAutoencoderTransformer(
         "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
         "reconstruction": [StrOptions({"auto", *RECONSTRUCTIONS})],
         "tied_weights": ["boolean"],
+        "sparse_output": ["boolean"],
     }
     _module = DenoisingLayer
     _saved_attributes = {
@@ -136,8 +137,11 @@ class DenoisingAutoencoderTransformer(
         corruption_level: float | tuple[float, ...] = 0.25,
         reconstruction: str = "auto",
         tied_weights: bool = True,
+        sparse_output: bool = False,
         solver: str = "adam",
+        learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         momentum: float = 0.9,
         nesterovs_momentum: bool = True,
         beta_1: float = 0.9,
@@ -153,6 +157,8 @@ class DenoisingAutoencoderTransformer(
         random_state: int | np.random.RandomState | None = None,
         device: str = "auto",
         n_threads: int | None = None,
+        callbacks: list | None = None,
+        precision: str = "float32",
         verbose: int = 0,
     ):
         super().__init__(**arguments_of(TorchEstimatorMixin, locals()))
@@ -160,6 +166,7 @@ class DenoisingAutoencoderTransformer(
         self.corruption_level = corruption_level
         self.reconstruction = reconstruction
         self.tied_weights = tied_weights
+        self.sparse_output = sparse_output
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -320,6 +327,20 @@ class DenoisingAutoencoderTransformer(
         self.nets_ = list(nets)
 
     # ----------------------------------------------------------- transform
+    def _encode_sparse(self, X, n_layers):
+        """The code of layer ``n_layers`` as CSR, each batch encoded through
+        the stack and stored sparse at once (no dense code of all of X)."""
+        modules = [engine.module(net) for net in self.nets_[:n_layers]]
+        for module in modules:
+            module.train(False)
+
+        def encode(first, batch):
+            for module in modules:
+                batch = module.encode(batch)
+            return batch
+
+        return self._forward_sparse(self.nets_[0], X, encode)
+
     def _encode(self, X, n_layers=None):
         """The code of each of the first ``n_layers`` layers (all when None)
         for validated ``X``, encoding once."""
@@ -329,7 +350,7 @@ class DenoisingAutoencoderTransformer(
             layers.append(X)
         return layers
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray | sp.csr_matrix:
         """Encode ``X`` through every layer.
 
         Parameters
@@ -339,12 +360,18 @@ class DenoisingAutoencoderTransformer(
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, hidden_layer_sizes[-1])
-            The top layer's code (float32).
+        codes : ndarray or csr_matrix of shape (n_samples, hidden_layer_sizes[-1])
+            The top layer's code (float32); a CSR matrix built batch by batch
+            with ``sparse_output=True``.
         """
-        return self._encode(self._checked_X(X))[-1]
+        X = self._checked_X(X)
+        if self.sparse_output:
+            return self._encode_sparse(X, len(self.nets_))
+        return self._encode(X)[-1]
 
-    def hidden_activations(self, X: Any, layer: int = -1) -> np.ndarray:
+    def hidden_activations(
+        self, X: Any, layer: int = -1, sparse_output: bool = False
+    ) -> np.ndarray | sp.csr_matrix:
         """Code of one layer for ``X``.
 
         Parameters
@@ -353,10 +380,13 @@ class DenoisingAutoencoderTransformer(
             Input samples.
         layer : int, default=-1
             Layer index, ``0`` for the first, ``-1`` for the top.
+        sparse_output : bool, default=False
+            Return a CSR matrix built batch by batch (see the
+            ``sparse_output`` parameter).
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+        codes : ndarray or csr_matrix of shape (n_samples, hidden_layer_sizes[layer])
             That layer's code.
 
         Examples
@@ -369,7 +399,10 @@ class DenoisingAutoencoderTransformer(
         (30, 4)
         """
         X = self._checked_X(X)
-        return self._encode(X, n_layers=check_layer(layer, len(self.nets_)) + 1)[-1]
+        n_layers = check_layer(layer, len(self.nets_)) + 1
+        if sparse_output:
+            return self._encode_sparse(X, n_layers)
+        return self._encode(X, n_layers=n_layers)[-1]
 
     def _hidden_layers(self, X):
         """The code of every layer for ``X``, encoding once."""
@@ -397,7 +430,9 @@ class DenoisingAutoencoderTransformer(
         return codes
 
     def _check_codes(self, X):
-        codes = check_array(X, dtype=np.float32)
+        codes = check_array(X, dtype=np.float32, accept_sparse="csr")
+        if sp.issparse(codes):  # a sparse_output code: the decoder is dense
+            codes = codes.toarray()
         expected = self._n_features_out
         if codes.shape[1] != expected:
             raise ValueError(

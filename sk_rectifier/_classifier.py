@@ -6,20 +6,32 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from scipy.special import log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import column_or_1d
 
 from sk_rectifier._compat import StrOptions, _fit_context
 from sk_rectifier._docstrings import fill_parameters
 from sk_rectifier._mixin import arguments_of, check_sample_weight
-from sk_rectifier._mlp import BaseMLP
+from sk_rectifier._mlp import LBFGS_DOCS, BaseMLP, _stochastic_solver
 
 
 def _weighted_accuracy(outputs, y, sample_weight):
     correct = (outputs.argmax(axis=1) == y).astype(np.float64)
+    return np.average(correct, weights=sample_weight)
+
+
+def _weighted_subset_accuracy(outputs, y, sample_weight):
+    """Multi-label accuracy as scikit-learn scores it: the (weighted) share
+    of samples whose labels are all right."""
+    correct = ((outputs > 0) == (y > 0.5)).all(axis=1).astype(np.float64)
     return np.average(correct, weights=sample_weight)
 
 
@@ -55,6 +67,7 @@ def _unlabeled(y):
 
 
 @fill_parameters(
+    **LBFGS_DOCS,
     score="accuracy",
     held_out="a stratified ",
     unlabeled="""
@@ -134,8 +147,31 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _saved_attributes = {**BaseMLP._saved_attributes, "classes_": "labels"}
-    _criterion = torch.nn.CrossEntropyLoss
-    _early_stopping_score = staticmethod(_weighted_accuracy)
+    _y_rules = {"multi_output": True}
+
+    @property
+    def _multilabel(self):
+        return getattr(self, "out_activation_", None) == "logistic"
+
+    @property
+    def _criterion(self):
+        if self._multilabel:
+            return torch.nn.BCEWithLogitsLoss
+        return torch.nn.CrossEntropyLoss
+
+    @property
+    def _early_stopping_score(self):
+        if self._multilabel:
+            return _weighted_subset_accuracy
+        return _weighted_accuracy
+
+    def _out_activation(self):
+        return self.out_activation_
+
+    def _out_activations(self):
+        """The output activations ``classes_`` allows (for the safe format)."""
+        indicator = np.array_equal(self.classes_, np.arange(len(self.classes_)))
+        return ("softmax", "logistic") if indicator else ("softmax",)
 
     def __init__(
         self,
@@ -146,7 +182,9 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         alpha: float = 0.0001,
         dropout: float = 0.0,
         solver: str = "adam",
+        learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         momentum: float = 0.9,
         nesterovs_momentum: bool = True,
         beta_1: float = 0.9,
@@ -154,6 +192,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         epsilon: float = 1e-8,
         batch_size: int | str = "auto",
         max_iter: int = 200,
+        max_fun: int = 15000,
         shuffle: bool = True,
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
@@ -163,6 +202,9 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         random_state: int | np.random.RandomState | None = None,
         device: str = "auto",
         n_threads: int | None = None,
+        callbacks: list | None = None,
+        precision: str = "float32",
+        compile: bool = False,
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,
@@ -172,7 +214,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
     # ---------------------------------------------------------------- fit
@@ -198,6 +240,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self,
@@ -261,6 +304,14 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         return len(self.classes_)
 
     def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
+        if y.ndim == 2 and y.shape[1] != 1:
+            return self._prepare_multilabel(X, y, sample_weight, warm)
+        if warm and self._multilabel:
+            raise ValueError(
+                "y is 1-D, but the model was fitted on multi-label targets (a 2-D "
+                "indicator matrix)."
+            )
+        self.out_activation_ = "softmax"
         y = _check_label_types(column_or_1d(y, warn=True))
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -306,6 +357,34 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
             weights = np.asarray(weights, dtype=np.float32)
         return X, y_enc, weights, len(self.classes_), y_enc
 
+    def _prepare_multilabel(self, X, y, sample_weight, continuing):
+        """Targets of a 2-D 0/1 indicator ``y``: one sigmoid output per label,
+        trained with binary cross-entropy, as ``MLPClassifier`` does."""
+        if type_of_target(y) != "multilabel-indicator":
+            raise ValueError(
+                "A 2-D y must be a multi-label indicator matrix of 0/1 values "
+                f"(type_of_target(y) is {type_of_target(y)!r}); multiclass-"
+                "multioutput targets are not supported."
+            )
+        if self.class_weight is not None:
+            raise ValueError("class_weight is not supported with multi-label y.")
+        if self.pretraining is not None and (y == -1).any():
+            raise ValueError("Unlabeled samples (-1) need a 1-D y.")
+        classes = np.arange(y.shape[1])
+        if continuing and not (
+            self._multilabel and np.array_equal(self.classes_, classes)
+        ):
+            raise ValueError(
+                f"y has {y.shape[1]} labels, but the model was fitted with "
+                f"classes_ {self.classes_.tolist()}"
+                + ("" if self._multilabel else " (single-label targets)")
+                + "."
+            )
+        self.classes_, self.out_activation_ = classes, "logistic"
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        return X, np.asarray(y, dtype=np.float32), sample_weight, len(classes), None
+
     # ------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities.
@@ -320,7 +399,10 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, columns in the order of ``classes_``.
         """
-        return softmax(self._outputs(X).astype(np.float64), axis=1)
+        outputs = self._outputs(X).astype(np.float64)
+        if self._multilabel:
+            return expit(outputs)
+        return softmax(outputs, axis=1)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Logarithm of the class probabilities.
@@ -335,7 +417,10 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class, columns in the order of ``classes_``.
         """
-        return log_softmax(self._outputs(X).astype(np.float64), axis=1)
+        outputs = self._outputs(X).astype(np.float64)
+        if self._multilabel:
+            return -np.logaddexp(0, -outputs)  # log(sigmoid(x))
+        return log_softmax(outputs, axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels.
@@ -350,5 +435,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         y : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        best = self._outputs(X).argmax(axis=1)
-        return self.classes_[best]
+        outputs = self._outputs(X)
+        if self._multilabel:
+            return (outputs > 0).astype(int)
+        return self.classes_[outputs.argmax(axis=1)]

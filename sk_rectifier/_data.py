@@ -102,3 +102,34 @@ class ArrayDataset(Dataset):
         pick = None if self.y is None else self.y[rows]
         sw = None if self.sample_weight is None else self.sample_weight[rows]
         return ArrayDataset(self.X[rows], pick, sw)
+
+
+class CSRBuilder:
+    """A CSR matrix assembled from dense row blocks, each stored sparse as it
+    comes; :meth:`build` joins them while freeing the blocks, so that the
+    peak stays near twice the CSR size, never the dense size."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def add(self, dense):
+        self.blocks.append(sp.csr_matrix(dense))
+
+    def build(self):
+        blocks, self.blocks = self.blocks, []
+        n_cols = blocks[0].shape[1] if blocks else 0
+        nnz = [b.nnz for b in blocks]
+        offsets = np.concatenate([[0], np.cumsum(nnz)])
+        dtype = np.int32 if offsets[-1] < np.iinfo(np.int32).max else np.int64
+        indptr = np.concatenate(
+            [[0]] + [b.indptr[1:].astype(dtype) + o for b, o in zip(blocks, offsets)]
+        ).astype(dtype)
+        data = np.concatenate([b.data for b in blocks] or [np.zeros(0, np.float32)])
+        for b in blocks:
+            b.data = np.empty(0, np.float32)  # free the block's values now
+        indices = np.concatenate(
+            [b.indices.astype(dtype, copy=False) for b in blocks]
+            or [np.zeros(0, dtype)]
+        )
+        n_rows = len(indptr) - 1
+        return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))

@@ -47,13 +47,28 @@ PARAMETERS = {
         "Dropout probability applied to each hidden layer's output in training.",
     ),
     "solver": (
-        '{"adam", "sgd"}',
+        '{"adam", "sgd"{lbfgs}}',
         """\
         Optimizer of the dense layers. The first layer is updated row-wise
         (Adam with the same arithmetic, or SGD), so that with sparse input a
-        step touches only the weight rows of the features in the batch.""",
+        step touches only the weight rows of the features in the batch.{lbfgs_text}""",
     ),
-    "learning_rate_init": ("float", "Learning rate (constant)."),
+    "learning_rate": (
+        '{"constant", "invscaling", "adaptive"}',
+        """\
+        Learning-rate schedule, with scikit-learn's semantics: ``"constant"``
+        keeps ``learning_rate_init``; ``"invscaling"`` sets it to
+        ``learning_rate_init / (t + 1) ** power_t`` after each epoch, ``t``
+        the number of training samples seen (``t_``); ``"adaptive"`` divides
+        it by 5 each time more than ``n_iter_no_change`` consecutive epochs
+        fail to improve by ``tol`` (where training would otherwise stop), and
+        stops once it is at most 1e-6. Unlike scikit-learn (which applies it to
+        ``"sgd"`` only), it applies to ``"adam"`` too; ``partial_fit`` keeps
+        the rate reached so far. For any other schedule, pass a skorch
+        ``LRScheduler`` in ``callbacks``.""",
+    ),
+    "learning_rate_init": ("float", "Initial learning rate."),
+    "power_t": ("float", 'Exponent of the ``"invscaling"`` schedule.'),
     "momentum": ("float", 'Momentum for ``solver="sgd"``.'),
     "nesterovs_momentum": (
         "bool",
@@ -66,7 +81,25 @@ PARAMETERS = {
         'int or "auto"',
         'Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.',
     ),
-    "max_iter": ("int", "Maximum number of epochs{per_layer}."),
+    "max_iter": (
+        "int",
+        'Maximum number of epochs{per_layer} (iterations with ``"lbfgs"``).',
+    ),
+    "max_fun": (
+        "int",
+        """\
+        With ``solver="lbfgs"``: maximum number of loss evaluations (each one
+        a pass over the whole training set); training stops when it is
+        reached, with a ``ConvergenceWarning``.""",
+    ),
+    "loss": (
+        '{"squared_error", "poisson"}',
+        """\
+        The loss: the squared error summed over targets, or the Poisson
+        deviance with a log link (the network predicts ``log(y)``; ``predict``
+        returns ``exp`` of it; ``y`` must be non-negative), as in
+        scikit-learn's ``MLPRegressor``.""",
+    ),
     "shuffle": ("bool", "Whether to shuffle the samples at each epoch."),
     "tol": (
         "float",
@@ -121,6 +154,33 @@ PARAMETERS = {
         limits joblib sets in its workers. torch's global setting is restored
         after each call. Give an int to fix the number.""",
     ),
+    "callbacks": (
+        "list of skorch callbacks or None",
+        """\
+        skorch callbacks (or ``(name, callback)`` pairs) run inside each
+        ``fit``{per_layer}, after the estimator's own (which record
+        ``train_loss``, and ``valid_score`` or ``valid_loss`` with
+        ``early_stopping``, in the net's history): for example
+        ``skorch.callbacks.LRScheduler``, ``Checkpoint`` or ``TensorBoard``.
+        Each fit uses fresh clones, so the list is never changed by fitting.
+        A learning-rate scheduler acts on every layer, the first included.""",
+    ),
+    "precision": (
+        '{"float32", "bfloat16", "float16"}',
+        """\
+        Arithmetic of training and inference: ``"float32"``, or automatic
+        mixed precision through ``torch.autocast`` -- matrix products in
+        ``bfloat16`` (CPU and CUDA) or ``float16`` (CUDA, with a gradient
+        scaler; on CPU it runs as ``"bfloat16"`` with a warning). Weights,
+        optimizer state and outputs stay float32.""",
+    ),
+    "compile": (
+        "bool",
+        """\
+        Run the dense layers through ``torch.compile``. Where the platform
+        cannot compile (no C compiler, an unsupported Python), it warns once
+        and runs them as they are.""",
+    ),
     "verbose": (
         "int",
         "0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.",
@@ -168,12 +228,21 @@ PARAMETERS = {
         ``relu``/``softplus`` codes, sigmoid cross-entropy for ``logistic``,
         linear squared error for ``tanh``/``identity``.""",
     ),
+    "sparse_output": (
+        "bool",
+        """\
+        ``transform`` returns a SciPy CSR matrix, built batch by batch: the
+        dense code of the whole input is never held, so a rectifier code of
+        many units at 80 %+ zeros takes the memory of its non-zeros only.""",
+    ),
     "tied_weights": ("bool", "Whether the decoder weight is the encoder's transpose."),
 }
 
 #: placeholder values used unless an estimator gives its own
 DEFAULTS = {
     "layers_note": "",
+    "lbfgs": "",
+    "lbfgs_text": "",
     "per_layer": "",
     "score": "loss",
     "held_out": "",
@@ -191,6 +260,8 @@ def parameters_section(cls, **context):
     entries = []
     for name, param in inspect.signature(cls).parameters.items():
         kind, text = PARAMETERS[name]
+        for key, value in context.items():  # types hold braces: no .format
+            kind = kind.replace(f"{{{key}}}", value)
         body = textwrap.dedent(text).format(**context)
         entries.append(
             f"{name} : {kind}, default={_default(param.default)}\n"

@@ -8,7 +8,9 @@ was, and :func:`predict` is the inference path: the torch module run directly
 over slices of a validated array, without skorch, a DataLoader or callbacks.
 """
 
+import contextlib
 import copy
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, ProgressBar
+from skorch.callbacks import Callback, ProgressBar
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator, noop
 
@@ -28,6 +30,7 @@ from sk_rectifier.nn import LazyAdam, LazySGD
 OPTIMIZERS = {
     "adam": (torch.optim.Adam, LazyAdam),
     "sgd": (torch.optim.SGD, LazySGD),
+    "lbfgs": (torch.optim.LBFGS, None),  # full batch, every parameter
 }
 
 #: rows per inference batch (a multiple of 8, see :func:`predict`)
@@ -59,6 +62,16 @@ class Spec:
     score: Callable | None = None
     # fn() -> torch intra-op threads, asked at the start of every epoch
     threads: Callable | None = None
+    # learning-rate schedule: "constant", "invscaling" (with power_t and the
+    # samples seen before this call) or "adaptive"
+    schedule: str = "constant"
+    power_t: float = 0.5
+    samples_seen: int = 0
+    # the user's skorch callbacks (fresh clones), run after the engine's own
+    callbacks: list | None = None
+    max_fun: int = 15000  # loss evaluations of L-BFGS
+    precision: str = "float32"  # or "bfloat16"/"float16": autocast
+    compile: bool = False  # the module's dense layers through torch.compile
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,7 @@ class Result:
     # the last finite epoch is kept), "interrupted" (KeyboardInterrupt in an
     # epoch: the last completed epoch is kept)
     event: str | None
+    samples: int = 0  # samples trained on in the completed epochs
 
 
 def _total(X):
@@ -79,6 +93,50 @@ def _total(X):
     weight = X.get("sample_weight")
     total = len(X["X"]) if weight is None else float(weight.sum())
     return total if total > 0 else 1.0
+
+
+def autocast(device, precision):
+    """``torch.autocast`` for ``precision`` on ``device`` (nothing for
+    float32). float16 autocast is a CUDA feature: elsewhere it runs as
+    bfloat16."""
+    if precision == "float32":
+        return contextlib.nullcontext()
+    kind = torch.device(device).type
+    dtype = (
+        torch.float16 if precision == "float16" and kind == "cuda" else (torch.bfloat16)
+    )
+    return torch.autocast(kind, dtype=dtype)
+
+
+class _CompiledDense:
+    """A module's dense layers through ``torch.compile``, falling back to
+    running them as they are (with one warning) where compiling fails."""
+
+    def __init__(self, module):
+        self.eager = module.dense_layers
+        self.compiled = torch.compile(self.eager, dynamic=True)
+
+    def __call__(self, z):
+        if self.compiled is not None:
+            try:
+                return self.compiled(z)
+            except Exception as exc:  # no compiler, unsupported platform
+                warnings.warn(
+                    "compile=True: torch.compile failed on this platform "
+                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                    "running the layers uncompiled.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self.compiled = None
+        return self.eager(z)
+
+
+def compile_dense(module):
+    """Put the module's dense layers through ``torch.compile`` (in this
+    process: a pickled module runs them uncompiled until this is called)."""
+    if hasattr(module, "dense_layers"):
+        module.dense = _CompiledDense(module)
 
 
 class _Batches:
@@ -109,15 +167,27 @@ class _Net(NeuralNet):
         alpha=0.0,
         sparse_optimizer=LazyAdam,
         shuffle=True,
+        precision="float32",
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.shuffle = shuffle
+        self.precision = precision
         self.activation_l1 = activation_l1
         self.alpha = alpha
         self.sparse_optimizer = sparse_optimizer
 
     def initialize_optimizer(self, triggered_directly=None):
+        self.evaluations_ = 0  # loss evaluations (L-BFGS's max_fun)
+        cuda = torch.device(self.device).type == "cuda"
+        float16 = self.precision == "float16" and cuda
+        float16 = float16 and self.sparse_optimizer is not None  # not L-BFGS
+        self.scaler_ = torch.amp.GradScaler("cuda") if float16 else None
+        if self.sparse_optimizer is None:  # full-batch L-BFGS
+            kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
+            self.optimizer_ = self.optimizer(self.module_.parameters(), **kwargs)
+            self.sparse_optimizer_ = None
+            return self
         # The first layer (module.sparse_parameters()) always has the row-wise
         # optimizer, whether a batch is dense or sparse, so switching between
         # them never rebuilds anything. The other weights decay through their
@@ -138,7 +208,27 @@ class _Net(NeuralNet):
         self.sparse_optimizer_ = self.sparse_optimizer(rowwise, **kwargs)
         return self
 
+    def _lbfgs_step(self, batch, **fit_params):
+        """One L-BFGS iteration (its line search evaluates the loss over the
+        whole batch one or more times); sparse gradients are densified."""
+        step = {}
+
+        def closure():
+            self.optimizer_.zero_grad(set_to_none=True)
+            step.update(self.train_step_single(batch, **fit_params))
+            for p in self.module_.parameters():
+                if p.grad is not None and p.grad.is_sparse:
+                    p.grad = p.grad.to_dense()
+            self.module_.release_batch()
+            self.evaluations_ += 1
+            return step["loss"]
+
+        self.optimizer_.step(closure)
+        return step
+
     def train_step(self, batch, **fit_params):
+        if self.sparse_optimizer_ is None:
+            return self._lbfgs_step(batch, **fit_params)
         # One forward/backward, then both optimizers step on those gradients.
         # (skorch's default passes a closure to each optimizer, which would
         # recompute the batch once per optimizer.)
@@ -146,13 +236,28 @@ class _Net(NeuralNet):
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         step = self.train_step_single(batch, **fit_params)
+        scaler = self.scaler_
+        if scaler is not None:  # float16: the loss was scaled for backward
+            step["loss"] = step["loss"].detach() / scaler.get_scale()
+            for optimizer in optimizers:
+                scaler.unscale_(optimizer)
         params = TeeGenerator(self.get_all_learnable_params())
         self.notify("on_grad_computed", named_parameters=params, batch=batch)
         # L2 on dense weights: 0.5 * alpha * ||W||^2 / total has gradient
         # (alpha / total) * W, which the optimizer adds as weight decay.
         self.optimizer_.param_groups[0]["weight_decay"] = self.alpha / _total(batch[0])
+        # a learning-rate scheduler (skorch's LRScheduler) sees optimizer_
+        # only: the first layer follows its rate
+        lr = self.optimizer_.param_groups[0]["lr"]
+        for group in self.sparse_optimizer_.param_groups:
+            group["lr"] = lr
         for optimizer in optimizers:
-            optimizer.step()
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)  # skipped when gradients overflowed
+        if scaler is not None:
+            scaler.update()
         self.module_.release_batch()  # drop references to this batch's graph
         return step
 
@@ -163,7 +268,9 @@ class _Net(NeuralNet):
 
     def infer(self, x, **fit_params):
         x = {k: v for k, v in x.items() if k != "sample_weight"}
-        return super().infer(x, **fit_params)
+        with autocast(self.device, self.precision):
+            output, act_l1 = super().infer(x, **fit_params)
+        return output.float(), act_l1.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, act_l1 = y_pred
@@ -184,17 +291,27 @@ class _Net(NeuralNet):
             l1 = (weight * act_l1).sum() / total
         if self.activation_l1:
             loss = loss + self.activation_l1 * l1
-        if self.alpha:
+        if self.alpha and self.sparse_optimizer_ is None:
+            # L-BFGS has no weight decay: the whole penalty, with autograd
+            squares = sum(
+                p.pow(2).sum()
+                for name, p in self.module_.named_parameters()
+                if not name.endswith("bias")
+            )
+            loss = loss + 0.5 * self.alpha * squares / total
+        elif self.alpha:
             # The first layer is penalised through autograd (only the rows of
             # this batch when it is sparse); the dense weights' value is added
             # for the record only, their gradient is the optimizer's decay.
             rowwise, dense = self.module_.squared_weight_norms()
             loss = loss + 0.5 * self.alpha * (rowwise + dense) / total
+        if training and self.scaler_ is not None:
+            loss = self.scaler_.scale(loss)  # float16: see train_step
         return loss
 
 
 def _optimizers(net):
-    return (net.optimizer_, net.sparse_optimizer_)
+    return [o for o in (net.optimizer_, net.sparse_optimizer_) if o is not None]
 
 
 def _module_state(module, into=None):
@@ -272,15 +389,35 @@ class _Guard(Callback):
 
 class _EpochDone(Callback):
     """The last callback: commits the epoch in the guard, then stops
-    training if early stopping asked for it."""
+    training if a stopping rule (``event_`` set) asked for it."""
 
-    def __init__(self, guard, stopping=None):
-        self.guard, self.stopping = guard, stopping
+    def __init__(self, guard, stoppers=()):
+        self.guard, self.stoppers = guard, list(stoppers)
 
     def on_epoch_end(self, net, **kwargs):
         self.guard.commit(net)
-        if self.stopping is not None and self.stopping.stopped_:
+        if any(stopper.event_ for stopper in self.stoppers):
             raise KeyboardInterrupt  # how skorch callbacks stop training
+
+
+class _LBFGSLimits(Callback):
+    """L-BFGS's stopping rules, as scipy's: converged when the largest
+    gradient entry is at most ``tol`` (``event_ = "stopped"``), out of
+    budget when ``max_fun`` loss evaluations ran (``event_ = "max_iter"``)."""
+
+    def __init__(self, tol, max_fun):
+        self.tol, self.max_fun = tol, max_fun
+
+    def on_train_begin(self, net, **kwargs):
+        self.event_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        state = net.optimizer_.state_dict()["state"].get(0, {})
+        gradient = state.get("prev_flat_grad")
+        if gradient is not None and float(gradient.abs().max()) <= self.tol:
+            self.event_ = "stopped"
+        elif net.evaluations_ >= self.max_fun:
+            self.event_ = "max_iter"
 
 
 class _Threads(Callback):
@@ -298,28 +435,84 @@ class _Threads(Callback):
         self.threads = None  # it refers to the estimator: not kept in the net
 
 
-class _Stopping(EarlyStopping):
-    """skorch's early stopping, remembering whether it stopped training; the
-    stop itself is left to :class:`_EpochDone`, after the epoch is
+class _Stopping(Callback):
+    """scikit-learn's stopping rule (``MLPClassifier``'s): an epoch whose
+    monitored value does not beat the best so far by ``tol`` counts as a
+    miss; after more than ``n_iter_no_change`` misses in a row, training
+    stops -- or, with the adaptive schedule, the learning rate is divided by
+    5 and the count restarts, until the rate is at most 1e-6. With held-out
+    data (``restore_best``), the best epoch's weights come back at the end.
+    The stop itself is left to :class:`_EpochDone`, after the epoch is
     committed."""
 
+    def __init__(
+        self,
+        monitor,
+        lower_is_better,
+        n_iter_no_change,
+        tol,
+        restore_best,
+        adaptive,
+        sink,
+    ):
+        self.monitor, self.lower_is_better = monitor, lower_is_better
+        self.n_iter_no_change, self.tol = n_iter_no_change, tol
+        self.restore_best, self.adaptive, self.sink = restore_best, adaptive, sink
+
     def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        self.stopped_ = False
+        self.best_, self.no_improvement_count_, self.event_ = np.inf, 0, None
+        self.best_weights_ = self.best_epoch_ = None
 
     def on_epoch_end(self, net, **kwargs):
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt:
-            since_best = net.history[-1, "epoch"] - self.best_epoch_
-            if not self.best_epoch_ or since_best != self.patience:
-                raise  # an interrupt, not the stopping rule
-            self.stopped_ = True
+        value = float(net.history[-1, self.monitor])
+        value = value if self.lower_is_better else -value
+        self.no_improvement_count_ = (
+            self.no_improvement_count_ + 1 if value > self.best_ - self.tol else 0
+        )
+        if value < self.best_:
+            self.best_, self.best_epoch_ = value, len(net.history)
+            if self.restore_best:
+                self.best_weights_ = _module_state(net.module_, self.best_weights_)
+        if self.no_improvement_count_ <= self.n_iter_no_change:
+            return
+        lr = net.optimizer_.param_groups[0]["lr"]
+        if self.adaptive and lr > 1e-6:
+            _set_learning_rate(net, lr / 5)
+            self.no_improvement_count_ = 0
+            self.sink(f"Setting learning rate to {lr / 5:f}")
+        else:
+            self.event_ = "stopped"
+            self.sink(
+                f"{self.monitor} did not improve more than tol={self.tol} for "
+                f"{self.n_iter_no_change} consecutive epochs. Stopping."
+            )
 
     def on_train_end(self, net, **kwargs):
-        if len(net.history):  # skorch reads the last row (none if interrupted)
-            super().on_train_end(net, **kwargs)
-        self.best_model_weights_ = None  # no tensors left in callbacks
+        if self.best_weights_ is not None and self.best_epoch_ != len(net.history):
+            net.module_.load_state_dict(self.best_weights_)
+        self.best_weights_ = None  # no tensors left in callbacks
+
+
+class _InvScaling(Callback):
+    """scikit-learn's ``invscaling`` schedule: after each epoch the rate is
+    ``lr_init / (t + 1) ** power_t``, ``t`` the number of samples seen."""
+
+    def __init__(self, lr, power_t, samples_seen, samples_per_epoch):
+        self.lr, self.power_t = lr, power_t
+        self.samples_seen, self.samples_per_epoch = samples_seen, samples_per_epoch
+
+    def on_train_begin(self, net, **kwargs):
+        self.t_ = self.samples_seen
+
+    def on_epoch_end(self, net, **kwargs):
+        self.t_ += self.samples_per_epoch
+        _set_learning_rate(net, self.lr / (self.t_ + 1) ** self.power_t)
+
+
+def _set_learning_rate(net, lr):
+    for optimizer in _optimizers(net):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 class _ValidationScore(Callback):
@@ -329,7 +522,9 @@ class _ValidationScore(Callback):
         self.score, self.X, self.y, self.sample_weight = score, X, y, sample_weight
 
     def on_epoch_end(self, net, **kwargs):
-        outputs = predict(net.module_, self.X, logits, net.device)
+        outputs = predict(
+            net.module_, self.X, logits, net.device, precision=net.precision
+        )
         value = self.score(outputs.numpy(), self.y, self.sample_weight)
         net.history.record("valid_score", float(value))
 
@@ -364,10 +559,14 @@ def build(spec: Spec) -> NeuralNet:
         train_split=None,
         activation_l1=spec.activation_l1,
         alpha=spec.alpha,
+        precision=spec.precision,
         device=spec.device,
         verbose=0,
     )
-    return net.initialize()
+    net.initialize()
+    if spec.compile:
+        compile_dense(net.module_)
+    return net
 
 
 def module(net) -> torch.nn.Module:
@@ -393,7 +592,7 @@ def curves(net) -> dict:
     return {key: [row.get(key) for row in net.history] for key in keys}
 
 
-def _callbacks(spec, valid, incremental):
+def _callbacks(spec, valid, incremental, n_train):
     guard, stop = _Guard(), None
     callbacks = [("guard", guard)]
     if spec.threads is not None:
@@ -404,20 +603,32 @@ def _callbacks(spec, valid, incremental):
         monitor, lower_is_better = "valid_score", False
     elif valid is not None:
         monitor = "valid_loss"
-    if not incremental:
+    if spec.solver == "lbfgs":
+        stop = _LBFGSLimits(spec.tol, spec.max_fun)
+        callbacks.append(("lbfgs", stop))
+    elif spec.schedule == "invscaling":
+        schedule = _InvScaling(
+            spec.learning_rate, spec.power_t, spec.samples_seen, n_train
+        )
+        callbacks.append(("schedule", schedule))
+    if not incremental and spec.solver != "lbfgs":
         stop = _Stopping(
             monitor=monitor,
             lower_is_better=lower_is_better,
-            patience=spec.n_iter_no_change,
-            threshold=spec.tol,
-            threshold_mode="abs",
-            load_best=valid is not None,
+            n_iter_no_change=spec.n_iter_no_change,
+            tol=spec.tol,
+            restore_best=valid is not None,
+            adaptive=spec.schedule == "adaptive",
             sink=print if spec.verbose else noop,
         )
         callbacks.append(("stopping", stop))
+    for i, callback in enumerate(spec.callbacks or ()):
+        name, callback = callback if isinstance(callback, tuple) else (None, callback)
+        callbacks.append((name or f"user_{i}_{type(callback).__name__}", callback))
     if spec.verbose >= 2:
         callbacks.append(("progress", ProgressBar()))
-    callbacks.append(("epoch_done", _EpochDone(guard, stop)))
+    stoppers = [] if stop is None else [stop]
+    callbacks.append(("epoch_done", _EpochDone(guard, stoppers)))
     return callbacks
 
 
@@ -454,6 +665,7 @@ def train(
         verbose=int(spec.verbose > 0),
         alpha=spec.alpha,
         activation_l1=spec.activation_l1,
+        precision=spec.precision,
         # skorch computes the held-out loss when it is what is monitored
         train_split=None
         if valid is None or spec.score is not None
@@ -466,27 +678,28 @@ def train(
             setattr(net, name, value)
         net.initialize_optimizer()
     net.module_.track_l1 = bool(spec.activation_l1)
-    net.callbacks = _callbacks(spec, valid, incremental)
+    net.callbacks = _callbacks(spec, valid, incremental, X.shape[0])
     net.initialize_callbacks()
     n_before = len(net.history)
     epochs = 1 if incremental else spec.max_epochs
     net.partial_fit(ArrayDataset(X, y, sample_weight), None, epochs=epochs)
 
     callbacks = dict(net.callbacks_)
-    guard, stopping = callbacks["guard"], callbacks.get("stopping")
+    guard = callbacks["guard"]
+    stopper = callbacks.get("stopping", callbacks.get("lbfgs"))
     unfinished = len(net.history) - n_before - guard.committed_
     if unfinished:
         del net.history[-unfinished:]  # an interrupted or non-finite epoch
     event = guard.event_
     if event is None and guard.committed_ < epochs:
-        # stopped by its rule, or interrupted between two epochs
-        event = (
-            "stopped" if stopping is not None and stopping.stopped_ else ("interrupted")
-        )
-    elif event is None and stopping is not None:
-        event = "max_iter"
+        # stopped by a rule, or interrupted between two epochs
+        event = stopper.event_ if stopper and stopper.event_ else "interrupted"
+    elif event is None and stopper is not None:
+        event = "max_iter" if stopper.event_ is None else stopper.event_
     net.train_split = None  # do not keep the held-out data
-    return Result(epochs=guard.committed_, event=event)
+    return Result(
+        epochs=guard.committed_, event=event, samples=guard.committed_ * X.shape[0]
+    )
 
 
 def checkpoint(net) -> Callable[[], None]:
@@ -509,7 +722,15 @@ def checkpoint(net) -> Callable[[], None]:
     return restore
 
 
-def predict(module, X, fn, device, batch_size=INFERENCE_BATCH) -> torch.Tensor:
+def predict(
+    module,
+    X,
+    fn,
+    device,
+    batch_size=INFERENCE_BATCH,
+    precision="float32",
+    collect=None,
+) -> torch.Tensor:
     """``fn(module, batch)`` over the rows of ``X`` (float32 ndarray or CSR) in
     inference mode, concatenated on the CPU.
 
@@ -517,7 +738,10 @@ def predict(module, X, fn, device, batch_size=INFERENCE_BATCH) -> torch.Tensor:
     layers multiply by weights in (out, in) layout: together they make each
     row's output independent of the other rows in the call (float32 matrix
     products otherwise pick kernels, and summation orders, by batch shape).
-    ``fn`` may return a tensor or a list of tensors (one per layer).
+    ``fn`` may return a tensor or a list of tensors (one per layer). With
+    ``collect``, each batch's output goes to ``collect(output)`` as soon as it
+    is computed, and nothing is returned (the outputs of all of ``X`` are
+    never held together).
     """
     if module.training:
         module.train(False)
@@ -530,11 +754,18 @@ def predict(module, X, fn, device, batch_size=INFERENCE_BATCH) -> torch.Tensor:
             if padded != rows:
                 chunk = _pad(chunk, padded)
             batch = to_tensor(chunk)
-            out = fn(module, batch if device == "cpu" else batch.to(device))
+            with autocast(device, precision):
+                out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):
-                parts.append([o[:rows].cpu() for o in out])
+                part = [o[:rows].float().cpu() for o in out]
             else:
-                parts.append(out[:rows].cpu())
+                part = out[:rows].float().cpu()
+            if collect is None:
+                parts.append(part)
+            else:
+                collect(part)
+    if collect is not None:
+        return None
     if len(parts) == 1:
         return parts[0]
     if isinstance(parts[0], list):

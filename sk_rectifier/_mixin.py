@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
@@ -25,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from sk_rectifier import _engine as engine
 from sk_rectifier._compat import Interval, StrOptions
-from sk_rectifier._data import as_float32
+from sk_rectifier._data import CSRBuilder, as_float32
 from sk_rectifier.nn import ACTIVATIONS
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
@@ -221,6 +222,16 @@ def _take(arrays, rows):
     return tuple(None if a is None else a[rows] for a in arrays)
 
 
+def _clone_callback(callback):
+    """A fresh copy of a user's skorch callback (or ``(name, callback)``) for
+    one fit, as scikit-learn clones estimators: the parameter is never
+    changed by fitting."""
+    if isinstance(callback, tuple):
+        name, callback = callback
+        return (name, clone(callback))
+    return clone(callback)
+
+
 class TorchEstimatorMixin:
     """Parameters, validation, device, seeding, rollback, training and
     inference through the engine, shared by every sk_rectifier estimator.
@@ -240,7 +251,9 @@ class TorchEstimatorMixin:
         "activation_l1": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions(set(engine.OPTIMIZERS))],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -256,6 +269,8 @@ class TorchEstimatorMixin:
         "random_state": ["random_state"],
         "device": [str],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [list, None],
+        "precision": [StrOptions({"float32", "bfloat16", "float16"})],
         "verbose": ["verbose"],
     }
     # the fitted attributes the safe format keeps, and their kinds
@@ -274,7 +289,9 @@ class TorchEstimatorMixin:
         activation_l1,
         alpha,
         solver,
+        learning_rate,
         learning_rate_init,
+        power_t,
         momentum,
         nesterovs_momentum,
         beta_1,
@@ -290,6 +307,8 @@ class TorchEstimatorMixin:
         random_state,
         device,
         n_threads,
+        callbacks,
+        precision,
         verbose,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -297,7 +316,9 @@ class TorchEstimatorMixin:
         self.activation_l1 = activation_l1
         self.alpha = alpha
         self.solver = solver
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1
@@ -313,6 +334,8 @@ class TorchEstimatorMixin:
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.callbacks = callbacks
+        self.precision = precision
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -352,31 +375,59 @@ class TorchEstimatorMixin:
         return tuple(int(s) for s in sizes)
 
     # ------------------------------------------------------------- training
-    def _spec(self, module, module_kwargs, criterion, n_train, device, score=None):
+    def _spec(
+        self,
+        module,
+        module_kwargs,
+        criterion,
+        n_train,
+        device,
+        score=None,
+        samples_seen=0,
+    ):
         """The engine's description of a training run with these parameters."""
+        lbfgs = self.solver == "lbfgs"
         if self.solver == "adam":
             opt_kwargs = {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+        elif lbfgs:  # one iteration per epoch; the engine checks tol, max_fun
+            opt_kwargs = {
+                "max_iter": 1,
+                "max_eval": 21,  # the evaluation at the start + 20 in the line search
+                "tolerance_grad": 0.0,
+                "tolerance_change": 0.0,
+                "history_size": 10,
+                "line_search_fn": "strong_wolfe",
+            }
         else:
             nesterov = self.nesterovs_momentum and self.momentum > 0
             opt_kwargs = {"momentum": self.momentum, "nesterov": nesterov}
         batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
+        if lbfgs:
+            batch_size = n_train
         return engine.Spec(
             module=module,
             module_kwargs=module_kwargs,
             criterion=criterion,
             solver=self.solver,
-            learning_rate=self.learning_rate_init,
+            learning_rate=1.0 if lbfgs else self.learning_rate_init,
             optimizer_kwargs=opt_kwargs,
             alpha=self.alpha,
             activation_l1=self.activation_l1,
             batch_size=max(1, min(batch_size, n_train)),
             max_epochs=self.max_iter,
-            shuffle=self.shuffle,
+            shuffle=self.shuffle and not lbfgs,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             device=device,
             verbose=self.verbose,
             score=score,
+            schedule=self.learning_rate,
+            power_t=self.power_t,
+            samples_seen=samples_seen,
+            callbacks=[_clone_callback(c) for c in self.callbacks or ()],
+            max_fun=getattr(self, "max_fun", 15000),
+            precision=self.precision,
+            compile=getattr(self, "compile", False),
         )
 
     def _threads(self, ceiling, work=None):
@@ -412,11 +463,17 @@ class TorchEstimatorMixin:
         ``(net, result)``. ``spec_args`` are :meth:`_spec`'s first arguments
         (module, module_kwargs, criterion) and optionally the score."""
         device = resolve_device(self.device)
+        if self.precision == "float16" and not device.startswith("cuda"):
+            warn(
+                f"precision='float16' is for CUDA; on {device} training and "
+                "inference run with bfloat16 autocast instead."
+            )
         valid = None
         # early stopping needs a held-out part and a training part: data too
         # small for both (a handful of samples) is trained on as a whole
         held_out = int(np.ceil(self.validation_fraction * X.shape[0]))
-        if self.early_stopping and not incremental and X.shape[0] - held_out >= 1:
+        splits = self.early_stopping and not incremental and self.solver != "lbfgs"
+        if splits and X.shape[0] - held_out >= 1:
             train, held_out = train_test_split(
                 np.arange(X.shape[0]),
                 test_size=self.validation_fraction,
@@ -431,7 +488,16 @@ class TorchEstimatorMixin:
 
             (X, y, sample_weight), valid = pick(train), pick(held_out)
         module, module_kwargs, criterion, *score = spec_args
-        spec = self._spec(module, module_kwargs, criterion, X.shape[0], device, *score)
+        seen = getattr(self, "t_", 0) if net is not None else 0
+        spec = self._spec(
+            module,
+            module_kwargs,
+            criterion,
+            X.shape[0],
+            device,
+            *score,
+            samples_seen=seen,
+        )
         ceiling = torch.get_num_threads()
         spec.threads = lambda: self._threads(ceiling)  # decided again each epoch
         with torch_seed(seed, device), torch_threads(spec.threads()):
@@ -483,6 +549,14 @@ class TorchEstimatorMixin:
                 f"weights of the last completed epoch ({epoch}) were kept."
                 + (" Fit again with warm_start=True to resume." if resume else "")
             )
+        elif result.event == "max_iter" and self.solver == "lbfgs":
+            warn(
+                f"lbfgs failed to converge{where}: maximum iterations "
+                f"(max_iter={self.max_iter}) or loss evaluations "
+                f"(max_fun={self.max_fun}) reached with the largest gradient entry "
+                f"above tol={self.tol}.",
+                ConvergenceWarning,
+            )
         elif result.event == "max_iter":
             warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
@@ -514,23 +588,49 @@ class TorchEstimatorMixin:
         except AttributeError:
             return []
 
-    def _forward(self, net, X, fn):
+    def _forward(self, net, X, fn, collect=None):
         """``fn(module, batch)`` over validated float32 ``X`` on ``net``, as a
         NumPy array (a list of them when ``fn`` returns a list); raises
-        ValueError rather than return a non-finite value."""
+        ValueError rather than return a non-finite value. With ``collect``,
+        each batch's arrays go to ``collect`` instead (see
+        :func:`engine.predict`)."""
         module = engine.module(net)
+        done = 0
+
+        def checked(out):
+            nonlocal done
+            arrays = (
+                [t.numpy() for t in out] if isinstance(out, list) else [out.numpy()]
+            )
+            for array in arrays:
+                if not np.isfinite(array).all():
+                    rows = done + np.flatnonzero(~np.isfinite(array).all(axis=1))
+                    raise ValueError(
+                        "The network's output overflowed float32 on rows "
+                        f"{rows[:10].tolist()} of X: its values are too large for "
+                        "this model. Scale the input as it was scaled for fit."
+                    )
+            done += len(arrays[0]) if arrays else 0
+            return arrays if isinstance(out, list) else arrays[0]
+
+        each = None if collect is None else (lambda out: collect(checked(out)))
         with torch_threads(self._threads(torch.get_num_threads(), _work(module, X))):
-            out = engine.predict(module, X, fn, engine.device(net))
-        arrays = [t.numpy() for t in out] if isinstance(out, list) else [out.numpy()]
-        for array in arrays:
-            if not np.isfinite(array).all():
-                rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
-                raise ValueError(
-                    "The network's output overflowed float32 on rows "
-                    f"{rows[:10].tolist()} of X: its values are too large for this "
-                    "model. Scale the input as it was scaled for fit."
-                )
-        return arrays if isinstance(out, list) else arrays[0]
+            out = engine.predict(
+                module,
+                X,
+                fn,
+                engine.device(net),
+                precision=self.precision,
+                collect=each,
+            )
+        return None if collect is not None else checked(out)
+
+    def _forward_sparse(self, net, X, fn):
+        """:meth:`_forward` of a single-output ``fn`` as a CSR matrix built
+        batch by batch: the dense output of all of ``X`` is never held."""
+        builder = CSRBuilder()
+        self._forward(net, X, fn, collect=builder.add)
+        return builder.build()
 
     def _checked_X(self, X):
         check_is_fitted(self)
@@ -577,3 +677,5 @@ class TorchEstimatorMixin:
         nets = self._networks_or_empty()
         if nets:
             self.device_ = engine.device(nets[0])
+        for net in nets if getattr(self, "compile", False) else ():
+            engine.compile_dense(engine.module(net))

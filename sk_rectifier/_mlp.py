@@ -1,18 +1,43 @@
 """The multi-layer perceptron base of the classifier and the regressor: its
 parameters, the one fit path, pre-training, hidden activations and weights."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sk_rectifier import _engine as engine
-from sk_rectifier._compat import HasMethods, Interval
+from sk_rectifier._compat import HasMethods, Interval, StrOptions
 from sk_rectifier._mixin import TorchEstimatorMixin, check_layer
 from sk_rectifier.nn import RectifierMLP
+
+#: the docstring placeholders of the MLPs' extra solver
+LBFGS_DOCS = {
+    "lbfgs": ', "lbfgs"',
+    "lbfgs_text": """
+``"lbfgs"`` is full-batch L-BFGS (``torch.optim.LBFGS`` with a strong-Wolfe
+line search) over the whole training set, sparse input included: ``max_iter``
+bounds its iterations and ``max_fun`` its loss evaluations, and it stops when
+the largest gradient entry is below ``tol``. It suits small data sets;
+``batch_size``, ``shuffle``, the momentum and Adam parameters and
+``learning_rate`` do not apply, ``learning_rate_init`` is the step size of
+each iteration's line search.""",
+}
+
+
+def _stochastic_solver(estimator):
+    """``partial_fit`` exists only for the stochastic solvers, as in
+    scikit-learn."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for stochastic optimizers. lbfgs is "
+            "not stochastic."
+        )
+    return True
 
 
 class BaseMLP(TorchEstimatorMixin, BaseEstimator):
@@ -26,6 +51,9 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **TorchEstimatorMixin._parameter_constraints,
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions({*engine.OPTIMIZERS, "lbfgs"})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "compile": ["boolean"],
         "warm_start": ["boolean"],
         "pretraining": [HasMethods(["fit", "transform"]), None],
     }
@@ -36,6 +64,9 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         "validation_scores_": "reals or None",
         "best_validation_score_": "real or None",
         "activation_sparsity_": "fractions",
+        "t_": "count",
+        "n_layers_": "positive",
+        "out_activation_": "string",
     }
     _module = RectifierMLP
     _criterion = None  # torch loss class, built with reduction="none"
@@ -43,9 +74,21 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
     _y_rules: dict = {}  # validate_data's keyword arguments for y
     _allows_no_hidden_layer = True  # hidden_layer_sizes=(): a linear model
 
-    def __init__(self, hidden_layer_sizes, *, dropout, warm_start, pretraining, **kw):
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        *,
+        dropout,
+        max_fun,
+        compile,
+        warm_start,
+        pretraining,
+        **kw,
+    ):
         super().__init__(hidden_layer_sizes, **kw)
         self.dropout = dropout
+        self.max_fun = max_fun
+        self.compile = compile
         self.warm_start = warm_start
         self.pretraining = pretraining
 
@@ -103,6 +146,9 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             max(scores, default=None) if early_stopping else None
         )
         self.best_loss_ = None if early_stopping else min(self.loss_curve_)
+        self.t_ = (self.t_ if warm else 0) + result.samples
+        self.n_layers_ = len(self._hidden_sizes()) + 2
+        self.out_activation_ = self._out_activation()
         self.activation_sparsity_ = self._zero_fractions(X)
         return self
 
@@ -127,6 +173,15 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"activation_sparsity_ has {len(self.activation_sparsity_)} "
                 f"values for {len(sizes)} hidden layers"
+            )
+        if self.n_layers_ != len(sizes) + 2:
+            raise ValueError(
+                f"n_layers_ = {self.n_layers_} for {len(sizes)} hidden layers"
+            )
+        if self.out_activation_ not in self._out_activations():
+            raise ValueError(
+                f"out_activation_ {self.out_activation_!r} is not one of "
+                f"{self._out_activations()}"
             )
         if len(self.loss_curve_) != self.n_iter_:
             raise ValueError(
@@ -188,7 +243,9 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         """The activations of every hidden layer for ``X``, in one pass."""
         return self._layers_of(self._checked_X(X))
 
-    def hidden_activations(self, X, layer: int = -1) -> np.ndarray:
+    def hidden_activations(
+        self, X, layer: int = -1, sparse_output: bool = False
+    ) -> np.ndarray | sp.csr_matrix:
         """Return the activations of a hidden layer for ``X``.
 
         Parameters
@@ -197,11 +254,16 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             Input samples.
         layer : int, default=-1
             Index of the hidden layer, ``0`` for the first, ``-1`` for the last.
+        sparse_output : bool, default=False
+            Return a SciPy CSR matrix (the exact zeros not stored), built
+            batch by batch: the dense activations of all of ``X`` are never
+            held, so a rectifier code of many units takes the memory of its
+            non-zeros only.
 
         Returns
         -------
-        H : ndarray of shape (n_samples, hidden_layer_sizes[layer])
-            The hidden representation, after the activation function.
+        H : ndarray or csr_matrix of shape (n_samples, hidden_layer_sizes[layer])
+            The hidden representation, after the activation function (float32).
 
         Examples
         --------
@@ -211,10 +273,18 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         >>> clf = RectifierMLPClassifier((8, 3), max_iter=2, random_state=0)
         >>> clf.fit(X, y).hidden_activations(X, layer=0).shape
         (30, 8)
+        >>> clf.hidden_activations(X, layer=0, sparse_output=True).format
+        'csr'
         """
         X = self._checked_X(X)
         k = check_layer(layer, len(engine.module(self.net_).layers))
-        return self._forward(self.net_, X, lambda m, b: m.hidden(b)[0][k])
+
+        def activations(module, batch):
+            return module.hidden(batch)[0][k]
+
+        if sparse_output:
+            return self._forward_sparse(self.net_, X, activations)
+        return self._forward(self.net_, X, activations)
 
     # ------------------------------------------------------- weights as numpy
     @property

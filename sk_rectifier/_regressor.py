@@ -7,18 +7,30 @@ import torch
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 
-from sk_rectifier._compat import _fit_context
+from sk_rectifier._compat import StrOptions, _fit_context
 from sk_rectifier._docstrings import fill_parameters
 from sk_rectifier._mixin import arguments_of, check_sample_weight
-from sk_rectifier._mlp import BaseMLP
+from sk_rectifier._mlp import LBFGS_DOCS, BaseMLP, _stochastic_solver
 
 
 def _weighted_r2(outputs, y, sample_weight):
     return r2_score(y, outputs, sample_weight=sample_weight)
 
 
-@fill_parameters(score="R^2")
+def _weighted_r2_of_exp(outputs, y, sample_weight):
+    return r2_score(y, np.exp(outputs), sample_weight=sample_weight)
+
+
+#: loss -> (torch criterion, output activation, early-stopping score)
+_LOSSES = {
+    "squared_error": (torch.nn.MSELoss, "identity", _weighted_r2),
+    "poisson": (torch.nn.PoissonNLLLoss, "exp", _weighted_r2_of_exp),
+}
+
+
+@fill_parameters(**LBFGS_DOCS, score="R^2")
 class RectifierMLPRegressor(RegressorMixin, BaseMLP):
     """Deep sparse rectifier network regressor (squared error).
 
@@ -71,21 +83,40 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "loss": [StrOptions(set(_LOSSES))],
+    }
     _saved_attributes = {**BaseMLP._saved_attributes, "n_outputs_": "positive"}
     _y_rules = {"multi_output": True, "y_numeric": True}
-    _criterion = torch.nn.MSELoss
-    _early_stopping_score = staticmethod(_weighted_r2)
+
+    @property
+    def _criterion(self):
+        return _LOSSES[self.loss][0]
+
+    @property
+    def _early_stopping_score(self):
+        return _LOSSES[self.loss][2]
+
+    def _out_activation(self):
+        return _LOSSES[self.loss][1]
+
+    def _out_activations(self):
+        return (self._out_activation(),)
 
     def __init__(
         self,
         hidden_layer_sizes: int | tuple[int, ...] = (100,),
         *,
+        loss: str = "squared_error",
         activation: str = "relu",
         activation_l1: float = 0.0,
         alpha: float = 0.0001,
         dropout: float = 0.0,
         solver: str = "adam",
+        learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         momentum: float = 0.9,
         nesterovs_momentum: bool = True,
         beta_1: float = 0.9,
@@ -93,6 +124,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         epsilon: float = 1e-8,
         batch_size: int | str = "auto",
         max_iter: int = 200,
+        max_fun: int = 15000,
         shuffle: bool = True,
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
@@ -101,11 +133,15 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         random_state: int | np.random.RandomState | None = None,
         device: str = "auto",
         n_threads: int | None = None,
+        callbacks: list | None = None,
+        precision: str = "float32",
+        compile: bool = False,
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,
     ):
         super().__init__(**arguments_of(BaseMLP, locals()))
+        self.loss = loss
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -134,6 +170,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None
@@ -167,6 +204,11 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
                 f"y has {y.shape[1]} targets, but the model was fitted with "
                 f"{self.n_outputs_}."
             )
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                "y has negative values, which loss='poisson' does not allow "
+                "(it models counts or rates)."
+            )
         self.n_outputs_ = y.shape[1]
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -186,4 +228,6 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
             Predictions (1-D for a single target).
         """
         out = self._outputs(X).astype(np.float64)
+        if self.loss == "poisson":
+            out = np.exp(out)  # the log link's inverse
         return out.ravel() if self.n_outputs_ == 1 else out

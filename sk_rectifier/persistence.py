@@ -453,6 +453,7 @@ ATTRIBUTE_KINDS = {
     "real or None": lambda v, f: None if v is None else _number(v, f),
     "reals or None": lambda v, f: None if v is None else _list(v, f, _number),
     "lists of reals": lambda v, f: _list(v, f, lambda w, g: _list(w, g, _number)),
+    "string": lambda v, f: v if isinstance(v, str) else _fail(f, "not a string"),
     "strings": lambda v, f: _list(
         v, f, lambda w, g: w if isinstance(w, str) else _fail(g, "not a string")
     ),

@@ -93,7 +93,7 @@ BAD_LABELS = [
     ("nan in y", lambda X, y: np.where(y == 0, np.nan, y), "Input y contains NaN"),
     ("wrong length", lambda X, y: y[:-1], "inconsistent numbers of samples"),
     ("continuous y", lambda X, y: y + 0.5, "Unknown label type"),
-    ("2-D y", lambda X, y: np.c_[y, y], "y should be a 1d array|1d"),
+    ("2-D y", lambda X, y: np.c_[y, y], "must be a multi-label indicator|1d"),
 ]
 
 
@@ -163,7 +163,7 @@ BAD_PARAMS = [
     ({"batch_size": 0}, InvalidParameterError, "'batch_size' parameter"),
     ({"max_iter": 1.5}, InvalidParameterError, "'max_iter' parameter"),
     ({"validation_fraction": 1.0}, InvalidParameterError, "'validation_fraction'"),
-    ({"solver": "lbfgs"}, InvalidParameterError, "'solver' parameter"),
+    ({"solver": "newton-cg"}, InvalidParameterError, "'solver' parameter"),
     ({"device": "gpu"}, ValueError, "'device' parameter"),
     ({"device": 3}, InvalidParameterError, "'device' parameter"),
 ]

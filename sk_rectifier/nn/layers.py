@@ -145,7 +145,13 @@ class RectifierMLP(nn.Module):
         # Submodules are applied through their forward methods: the same
         # arithmetic as calling them, without the per-call hook machinery,
         # which dominates the time of a one-row prediction.
-        z = self.input_layer.forward(X)
+        dense = self.__dict__.get("dense", self.dense_layers)
+        return dense(self.input_layer.forward(X))
+
+    def dense_layers(self, z):
+        """``(hidden, logits)`` from the first layer's pre-activation ``z``:
+        the dense part of the network (what ``torch.compile`` may take; an
+        instance attribute ``dense`` replaces it when set)."""
         activation = self.activation.forward
         hidden = []
         for layer in self.layers:
@@ -155,6 +161,11 @@ class RectifierMLP(nn.Module):
                 h = self.dropout(h)
             z = F.linear(h, layer.weight, layer.bias)
         return hidden, z
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("dense", None)  # a compiled function does not pickle
+        return state
 
     def forward(self, X):
         hidden, logits = self.hidden(X)
