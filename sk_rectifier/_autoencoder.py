@@ -76,6 +76,9 @@ class DenoisingAutoencoderTransformer(
         Fraction of exact zeros of each layer's code on the training data.
     device_ : str
         The device the networks live on.
+    pruned_units_ : list of int
+        Units each layer lost (on an autoencoder returned by :meth:`prune`
+        only).
 
     Notes
     -----
@@ -327,19 +330,58 @@ class DenoisingAutoencoderTransformer(
         self.nets_ = list(nets)
 
     # ----------------------------------------------------------- transform
-    def _encode_sparse(self, X, n_layers):
-        """The code of layer ``n_layers`` as CSR, each batch encoded through
-        the stack and stored sparse at once (no dense code of all of X)."""
+    def _all_layers_fn(self, n_layers=None):
+        """``fn(module, batch)`` encoding a batch through the stack (its
+        first ``n_layers`` layers), returning every layer's code."""
         modules = [engine.module(net) for net in self.nets_[:n_layers]]
         for module in modules:
             module.train(False)
 
         def encode(first, batch):
+            codes = []
             for module in modules:
                 batch = module.encode(batch)
-            return batch
+                codes.append(batch)
+            return codes
 
-        return self._forward_sparse(self.nets_[0], X, encode)
+        return encode
+
+    def _zero_fractions(self, X):
+        """Fraction of exact zeros of each layer's code on validated ``X``,
+        counted batch by batch."""
+        zeros = np.zeros(len(self.nets_))
+
+        def count(codes):
+            zeros[:] += [np.count_nonzero(c == 0) for c in codes]
+
+        self._forward(self.nets_[0], X, self._all_layers_fn(), collect=count)
+        sizes = self._hidden_sizes()[: len(self.nets_)]
+        return zeros / (X.shape[0] * np.asarray(sizes, dtype=float))
+
+    def _prune_states(self, states, keeps):
+        """Each layer without its dead units (encoder columns, bias, untied
+        decoder columns) and, above the first, without the inputs that were
+        the dead units of the layer below (encoder and decoder rows, decoder
+        bias, target scale)."""
+        pruned = []
+        for k, (state, keep) in enumerate(zip(states, keeps)):
+            state = dict(state)
+            for key in ("input_layer.weight", "decoder_weight"):
+                if key in state:
+                    state[key] = state[key][:, keep]
+                    if k:
+                        state[key] = state[key][keeps[k - 1]]
+            state["input_layer.bias"] = state["input_layer.bias"][keep]
+            for key in ("decoder_bias", "target_scale") if k else ():
+                state[key] = state[key][keeps[k - 1]]
+            pruned.append(state)
+        return pruned
+
+    def _encode_sparse(self, X, n_layers):
+        """The code of layer ``n_layers`` as CSR, each batch encoded through
+        the stack and stored sparse at once (no dense code of all of X)."""
+        encode = self._all_layers_fn(n_layers)
+        return self._forward_sparse(self.nets_[0], X, lambda m, b: encode(m, b)[-1])
 
     def _encode(self, X, n_layers=None):
         """The code of each of the first ``n_layers`` layers (all when None)

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sk_rectifier._compat import StrOptions, _fit_context
 from sk_rectifier._docstrings import fill_parameters
@@ -97,6 +97,20 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of output units (one per class, or per label with multi-label
+        ``y``).
+    out_activation_ : {"softmax", "logistic"}
+        The output activation: ``"logistic"`` (one sigmoid per label) for
+        multi-label ``y``, else ``"softmax"``.
+    n_layers_ : int
+        Number of layers, input and output included.
+    t_ : int
+        Number of training samples seen by the solver (the ``"invscaling"``
+        schedule's ``t``); summed over warm starts and partial fits.
+    pruned_units_ : list of int
+        Units each hidden layer lost (on an estimator returned by
+        :meth:`prune` only).
     n_iter_ : int
         Number of epochs run (accumulated over warm starts and partial fits).
     loss_curve_ : list of float
@@ -302,6 +316,14 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
 
     def _n_outputs(self):
         return len(self.classes_)
+
+    @property
+    def n_outputs_(self) -> int:
+        """Number of output units: one per class (two for a binary problem,
+        which scikit-learn's ``MLPClassifier`` models with one logistic
+        unit), or one per label with multi-label ``y``."""
+        check_is_fitted(self, "classes_")
+        return self._n_outputs()
 
     def _prepare_targets(self, X, y, sample_weight, *, warm, incremental):
         if y.ndim == 2 and y.shape[1] != 1:

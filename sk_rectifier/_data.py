@@ -105,31 +105,46 @@ class ArrayDataset(Dataset):
 
 
 class CSRBuilder:
-    """A CSR matrix assembled from dense row blocks, each stored sparse as it
-    comes; :meth:`build` joins them while freeing the blocks, so that the
-    peak stays near twice the CSR size, never the dense size."""
+    """A CSR matrix of ``n_rows`` rows assembled from dense row blocks, each
+    written into the final arrays as it comes (their size estimated from the
+    first block's density, grown by half when needed): the memory used stays
+    near the CSR size, far from the dense size."""
 
-    def __init__(self):
-        self.blocks = []
+    def __init__(self, n_rows):
+        self.n_rows, self.nnz, self.n_cols = n_rows, 0, 0
+        self.data = self.indices = None
+        self.indptr = [np.zeros(1, dtype=np.int64)]
+
+    def _reserve(self, capacity):
+        data = np.empty(capacity, dtype=np.float32)  # pages filled as written
+        indices = np.empty(capacity, dtype=np.int32)
+        if self.data is not None:
+            data[: self.nnz] = self.data[: self.nnz]
+            indices[: self.nnz] = self.indices[: self.nnz]
+        self.data, self.indices = data, indices
 
     def add(self, dense):
-        self.blocks.append(sp.csr_matrix(dense))
+        block = sp.csr_matrix(dense)
+        self.n_cols = block.shape[1]
+        if self.data is None:
+            density = block.nnz / max(block.shape[0], 1)
+            self._reserve(int(density * self.n_rows * 1.25) + 1024)
+        stop = self.nnz + block.nnz
+        if stop > len(self.data):
+            self._reserve(max(stop, len(self.data) * 3 // 2))
+        self.data[self.nnz : stop] = block.data
+        self.indices[self.nnz : stop] = block.indices
+        self.indptr.append(block.indptr[1:].astype(np.int64) + self.nnz)
+        self.nnz = stop
 
     def build(self):
-        blocks, self.blocks = self.blocks, []
-        n_cols = blocks[0].shape[1] if blocks else 0
-        nnz = [b.nnz for b in blocks]
-        offsets = np.concatenate([[0], np.cumsum(nnz)])
-        dtype = np.int32 if offsets[-1] < np.iinfo(np.int32).max else np.int64
-        indptr = np.concatenate(
-            [[0]] + [b.indptr[1:].astype(dtype) + o for b, o in zip(blocks, offsets)]
-        ).astype(dtype)
-        data = np.concatenate([b.data for b in blocks] or [np.zeros(0, np.float32)])
-        for b in blocks:
-            b.data = np.empty(0, np.float32)  # free the block's values now
-        indices = np.concatenate(
-            [b.indices.astype(dtype, copy=False) for b in blocks]
-            or [np.zeros(0, dtype)]
-        )
-        n_rows = len(indptr) - 1
-        return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
+        indptr = np.concatenate(self.indptr)
+        if self.data is None:
+            self._reserve(0)
+        data, indices = self.data[: self.nnz], self.indices[: self.nnz]
+        if self.nnz < np.iinfo(np.int32).max:
+            indptr = indptr.astype(np.int32)
+        else:
+            indices = indices.astype(np.int64)
+        shape = (len(indptr) - 1, self.n_cols)
+        return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)

@@ -592,6 +592,9 @@ def curves(net) -> dict:
     return {key: [row.get(key) for row in net.history] for key in keys}
 
 
+_USER = "user:"  # the prefix of the user's callbacks' names
+
+
 def _callbacks(spec, valid, incremental, n_train):
     guard, stop = _Guard(), None
     callbacks = [("guard", guard)]
@@ -624,7 +627,8 @@ def _callbacks(spec, valid, incremental, n_train):
         callbacks.append(("stopping", stop))
     for i, callback in enumerate(spec.callbacks or ()):
         name, callback = callback if isinstance(callback, tuple) else (None, callback)
-        callbacks.append((name or f"user_{i}_{type(callback).__name__}", callback))
+        name = f"{_USER}{name or f'{i}_{type(callback).__name__}'}"
+        callbacks.append((name, callback))
     if spec.verbose >= 2:
         callbacks.append(("progress", ProgressBar()))
     stoppers = [] if stop is None else [stop]
@@ -654,6 +658,9 @@ def train(
     learning rate), as a new fit from warm-started weights does. Seed torch
     around the call.
     """
+    if spec.criterion is not None and net.criterion is not spec.criterion:
+        # a net rebuilt from weights (safe format, prune) or a changed loss
+        net.set_params(criterion=spec.criterion, criterion__reduction="none")
     moved = str(net.device) != spec.device
     if moved:
         net.set_params(device=spec.device)
@@ -697,6 +704,10 @@ def train(
     elif event is None and stopper is not None:
         event = "max_iter" if stopper.event_ is None else stopper.event_
     net.train_split = None  # do not keep the held-out data
+    # the user's callbacks ran for this call only (a TensorBoard writer, say,
+    # must not stay in a net that is pickled)
+    net.callbacks = [c for c in net.callbacks if not c[0].startswith(_USER)]
+    net.callbacks_ = [c for c in net.callbacks_ if not c[0].startswith(_USER)]
     return Result(
         epochs=guard.committed_, event=event, samples=guard.committed_ * X.shape[0]
     )

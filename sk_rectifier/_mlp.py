@@ -145,7 +145,9 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         self.best_validation_score_ = (
             max(scores, default=None) if early_stopping else None
         )
-        self.best_loss_ = None if early_stopping else min(self.loss_curve_)
+        # scikit-learn keeps no best loss for L-BFGS (nor with early stopping)
+        lbfgs = self.solver == "lbfgs"
+        self.best_loss_ = None if early_stopping or lbfgs else min(self.loss_curve_)
         self.t_ = (self.t_ if warm else 0) + result.samples
         self.n_layers_ = len(self._hidden_sizes()) + 2
         self.out_activation_ = self._out_activation()
@@ -234,6 +236,22 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         """Output-layer scores for ``X`` (float32 ndarray)."""
         X = self._checked_X(X)
         return self._forward(self.net_, X, engine.logits)
+
+    def _all_layers_fn(self):
+        return _hidden
+
+    def _prune_states(self, states, keeps):
+        """The state dict without the units ``keeps`` drops: hidden layer k's
+        rows of the weights into it and its bias, and the columns of the
+        weights out of it."""
+        (state,) = states
+        for k, keep in enumerate(keeps):
+            into = "input_layer" if k == 0 else f"layers.{k - 1}"
+            weight = state[f"{into}.weight"]  # (in, out) for the input layer
+            state[f"{into}.weight"] = weight[:, keep] if k == 0 else weight[keep]
+            state[f"{into}.bias"] = state[f"{into}.bias"][keep]
+            state[f"layers.{k}.weight"] = state[f"layers.{k}.weight"][:, keep]
+        return [state]
 
     def _layers_of(self, X):
         """Every hidden layer's activations for validated ``X``, in one pass."""

@@ -52,6 +52,16 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         Names of features seen during fit, when ``X`` has string column names.
     n_outputs_ : int
         Number of regression targets.
+    out_activation_ : {"identity", "exp"}
+        The output activation of the ``loss``'s link.
+    n_layers_ : int
+        Number of layers, input and output included.
+    t_ : int
+        Number of training samples seen by the solver (the ``"invscaling"``
+        schedule's ``t``); summed over warm starts and partial fits.
+    pruned_units_ : list of int
+        Units each hidden layer lost (on an estimator returned by
+        :meth:`prune` only).
     n_iter_ : int
         Epochs run.
     loss_curve_ : list of float
