@@ -113,6 +113,28 @@ def test_bench_pretraining_quick(data_home, tmp_path):
     assert "Exact sparsity" in output.read_text()
 
 
+@pytest.mark.slow
+def test_bench_sparse_code_quick(data_home, tmp_path):
+    bench = _load("bench_sparse_code")
+    output = tmp_path / "sparse_code.md"
+    codes, prunes = bench.main(
+        [
+            "--data-home",
+            str(data_home),
+            "--quick",
+            "--repeats",
+            "1",
+            "--output",
+            str(output),
+        ]
+    )
+    assert [r["case"].split()[0] for r in codes] == ["20000", "MR"]
+    assert all(r["sparse_mib"] >= 0 and r["dense_s"] > 0 for r in codes)
+    assert all(r["train_identical"] for r in prunes)
+    assert all(0 <= r["changed"] <= 1 for r in prunes)
+    assert "## Pruning dead units" in output.read_text()
+
+
 def _load(name):
     spec = importlib.util.spec_from_file_location(
         name, ROOT / "benchmarks" / f"{name}.py"
