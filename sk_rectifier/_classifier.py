@@ -154,6 +154,31 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
     (2, 3)
     >>> clf.activation_sparsity_.shape
     (1,)
+
+    A cosine learning-rate schedule and a checkpoint of the best epoch, with
+    skorch's callbacks:
+
+    >>> import tempfile
+    >>> from skorch.callbacks import Checkpoint, LRScheduler
+    >>> from torch.optim.lr_scheduler import CosineAnnealingLR
+    >>> folder = tempfile.mkdtemp()
+    >>> clf = RectifierMLPClassifier(
+    ...     hidden_layer_sizes=(32,), max_iter=20, learning_rate_init=0.01,
+    ...     callbacks=[LRScheduler(policy=CosineAnnealingLR, T_max=20),
+    ...                Checkpoint(monitor="train_loss_best", dirname=folder)],
+    ...     random_state=0).fit(X, y)
+    >>> import os; "params.pt" in os.listdir(folder)
+    True
+
+    Multi-label targets, as a 0/1 indicator matrix:
+
+    >>> import numpy as np
+    >>> Y = np.c_[y == 0, y == 2].astype(int)
+    >>> clf = RectifierMLPClassifier((32,), max_iter=50, learning_rate_init=0.01,
+    ...                              random_state=0).fit(X, Y)
+    >>> clf.predict(X[:2]), clf.out_activation_
+    (array([[1, 0],
+           [1, 0]]), 'logistic')
     """
 
     _parameter_constraints: dict = {

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from sklearn.base import clone
 
 import sk_rectifier._engine as engine
 import sk_rectifier.persistence as persistence
@@ -412,6 +413,30 @@ CASES = {
         True,
         "corruption_level must be in",
     ),
+    "out_activation_ logistic with string classes": (
+        "classifier",
+        _set(*ATTRS, "out_activation_", "logistic"),
+        True,
+        "out_activation_ 'logistic' is not one of",
+    ),
+    "out_activation_ exp for squared_error": (
+        "regressor",
+        _set(*ATTRS, "out_activation_", "exp"),
+        True,
+        "out_activation_ 'exp' is not one of",
+    ),
+    "n_layers_ edited": (
+        "classifier",
+        _set(*ATTRS, "n_layers_", 4),
+        True,
+        "n_layers_ = 4 for 1 hidden layers",
+    ),
+    "t_ negative": (
+        "classifier",
+        _set(*ATTRS, "t_", -1),
+        True,
+        "t_: expected an integer >= 0",
+    ),
     "pre-training of another width": (
         "pretrained",
         _set("estimator", "pretraining_", "attributes", "n_features_in_", 4),
@@ -439,7 +464,7 @@ def test_an_altered_file_is_refused_naming_the_field(case, saved, tmp_path):
 
 
 def test_the_adversarial_table_is_large():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 50
 
 
 def test_the_header_size_is_bounded(saved, monkeypatch):
@@ -618,3 +643,26 @@ def test_random_mutations_load_an_equal_model_or_raise_unsafe_file_error(
         assert set(out.tolist()) <= set(loaded.classes_.tolist())
     save(loaded, path)  # and it round-trips
     np.testing.assert_array_equal(_output(load(path), sample), out)
+
+
+PARITY_MODELS = {
+    "lbfgs": (RectifierMLPClassifier((8,), solver="lbfgs", max_iter=20), Y),
+    "multi-label": (RectifierMLPClassifier((8,), max_iter=3), np.c_[Y == 0, Y == 2]),
+    "poisson": (RectifierMLPRegressor((8,), loss="poisson", max_iter=3), Y * 1.0),
+    "pruned": (RectifierMLPClassifier((8,), max_iter=3, activation_l1=0.1), Y),
+}
+
+
+@pytest.mark.parametrize("name", list(PARITY_MODELS))
+def test_the_parity_models_round_trip(name, tmp_path):
+    est, y = PARITY_MODELS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = clone(est).fit(X, y.astype(int) if y.dtype == bool else y)
+    if name == "pruned":
+        est = est.prune(X)
+    path = tmp_path / "m.safetensors"
+    save(est, path)
+    loaded = load(path)
+    np.testing.assert_array_equal(_output(loaded, X), _output(est, X))
+    assert loaded.get_params() == est.get_params()
