@@ -55,6 +55,7 @@ from sk_rectifier import DenoisingAutoencoderTransformer, RectifierMLPClassifier
 from sk_rectifier.datasets import load_fashion_mnist, load_mr
 
 HERE = Path(__file__).resolve().parent
+DEVICE = "cpu"  # ours and plain skorch (--device); scikit-learn is CPU-only
 OURS, SKLEARN, SKORCH = (
     "RectifierMLPClassifier",
     "sklearn MLPClassifier",
@@ -122,7 +123,7 @@ def make_models(hidden, epochs, n_features, n_classes):
 
     def ours(seed):
         return RectifierMLPClassifier(
-            **common, n_iter_no_change=epochs + 1, random_state=seed
+            **common, n_iter_no_change=epochs + 1, random_state=seed, device=DEVICE
         )
 
     def sklearn_mlp(seed):
@@ -144,6 +145,7 @@ def make_models(hidden, epochs, n_features, n_classes):
             max_epochs=epochs,
             train_split=None,
             iterator_train__shuffle=True,
+            device=DEVICE,
             verbose=0,
         )
 
@@ -479,8 +481,13 @@ def main(argv=None):
         "--busy", type=int, default=2, help="busy-loop processes (0: skip)"
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (tests)")
+    parser.add_argument(
+        "--device", default="cpu", help="device of ours and plain skorch (cuda)"
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "speed.md")
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     meta = {
         "command": "python benchmarks/bench_speed.py " + " ".join(argv or sys.argv[1:]),
@@ -495,6 +502,7 @@ def main(argv=None):
         "busy_repeats": args.busy_repeats,
         "busy": args.busy,
         "epochs": f"{args.epochs} (sparse) / {args.dense_epochs} (dense)",
+        "device": args.device,
     }
     train, infer, loaded = [], [], []
     print("sparse case")

@@ -135,6 +135,31 @@ def test_bench_sparse_code_quick(data_home, tmp_path):
     assert "## Pruning dead units" in output.read_text()
 
 
+@pytest.mark.slow
+def test_bench_scale_quick(data_home, tmp_path):
+    pytest.importorskip("distributed")
+    bench = _load("bench_scale")
+    output = tmp_path / "scale.md"
+    rows = bench.main(
+        [
+            "--data-home",
+            str(data_home),
+            "--quick",
+            "--epochs",
+            "1",
+            "--output",
+            str(output),
+        ]
+    )
+    assert [name.split(",")[0].split()[0] for name, *_ in rows] == [
+        "n_jobs=1",
+        "loky",
+        "Dask",
+    ]
+    assert all(seconds > 0 and len(scores) == 12 for _, seconds, scores in rows)
+    assert "speed-up vs n_jobs=1" in output.read_text()
+
+
 def _load(name):
     spec = importlib.util.spec_from_file_location(
         name, ROOT / "benchmarks" / f"{name}.py"
