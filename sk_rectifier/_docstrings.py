@@ -162,7 +162,10 @@ PARAMETERS = {
         ``train_loss``, and ``valid_score`` or ``valid_loss`` with
         ``early_stopping``, in the net's history): for example
         ``skorch.callbacks.LRScheduler``, ``Checkpoint`` or ``TensorBoard``.
-        Each fit uses fresh clones, so the list is never changed by fitting.
+        Each fit uses fresh clones, so the list is never changed by fitting
+        (a callback that cannot be copied, such as one holding a TensorBoard
+        writer, is used as it is). They are not kept in the fitted model, nor
+        saved in the safe format.
         A learning-rate scheduler acts on every layer, the first included.""",
     ),
     "precision": (

@@ -352,7 +352,7 @@ class _Guard(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.snapshot_ = _module_state(net.module_)
-        self.in_epoch_ = False
+        self.in_epoch_ = self.after_commit_ = False
         self.event_ = None
         self.committed_ = 0  # epochs completed in this call
 
@@ -387,34 +387,64 @@ class _Guard(Callback):
         self.snapshot_ = None
 
 
+class _Commit(Callback):
+    """Commits the epoch in the guard once the engine's own callbacks have
+    seen its end, before the user's: a user's callback that stops training
+    (skorch's ``EarlyStopping`` raises ``KeyboardInterrupt``) keeps it."""
+
+    def __init__(self, guard):
+        self.guard = guard
+
+    def on_epoch_end(self, net, **kwargs):
+        self.guard.commit(net)
+        self.guard.after_commit_ = True
+
+
 class _EpochDone(Callback):
-    """The last callback: commits the epoch in the guard, then stops
-    training if a stopping rule (``event_`` set) asked for it."""
+    """The last callback: ends the epoch's user section, then stops training
+    if a stopping rule (``event_`` set) asked for it."""
 
     def __init__(self, guard, stoppers=()):
         self.guard, self.stoppers = guard, list(stoppers)
 
     def on_epoch_end(self, net, **kwargs):
-        self.guard.commit(net)
+        self.guard.after_commit_ = False
         if any(stopper.event_ for stopper in self.stoppers):
             raise KeyboardInterrupt  # how skorch callbacks stop training
 
 
+#: scipy's L-BFGS-B default ``ftol``: a relative change of the loss this small
+#: ends the optimisation (converged)
+_FTOL = 2.220446049250313e-09
+
+
 class _LBFGSLimits(Callback):
-    """L-BFGS's stopping rules, as scipy's: converged when the largest
-    gradient entry is at most ``tol`` (``event_ = "stopped"``), out of
-    budget when ``max_fun`` loss evaluations ran (``event_ = "max_iter"``)."""
+    """L-BFGS's stopping rules, as scipy's (which scikit-learn uses):
+    converged (``event_ = "stopped"``) when the largest gradient entry at
+    the current weights is at most ``tol`` (torch's L-BFGS then makes no
+    iteration) or the loss changed by at most ``ftol`` relatively; out of
+    budget (``event_ = "max_iter"``) when ``max_fun`` loss evaluations
+    ran."""
 
     def __init__(self, tol, max_fun):
         self.tol, self.max_fun = tol, max_fun
 
     def on_train_begin(self, net, **kwargs):
-        self.event_ = None
+        self.event_, self.previous_ = None, None
+
+    def _iterations(self, net):
+        return net.optimizer_.state_dict()["state"].get(0, {}).get("n_iter", 0)
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.iterations_ = self._iterations(net)
 
     def on_epoch_end(self, net, **kwargs):
-        state = net.optimizer_.state_dict()["state"].get(0, {})
-        gradient = state.get("prev_flat_grad")
-        if gradient is not None and float(gradient.abs().max()) <= self.tol:
+        loss = float(net.history[-1, "train_loss"])
+        previous, self.previous_ = self.previous_, loss
+        scale = max(abs(loss), abs(previous if previous is not None else loss), 1.0)
+        if self._iterations(net) == self.iterations_:
+            self.event_ = "stopped"  # the gradient is below tol
+        elif previous is not None and previous - loss <= _FTOL * scale:
             self.event_ = "stopped"
         elif net.evaluations_ >= self.max_fun:
             self.event_ = "max_iter"
@@ -625,6 +655,7 @@ def _callbacks(spec, valid, incremental, n_train):
             sink=print if spec.verbose else noop,
         )
         callbacks.append(("stopping", stop))
+    callbacks.append(("commit", _Commit(guard)))
     for i, callback in enumerate(spec.callbacks or ()):
         name, callback = callback if isinstance(callback, tuple) else (None, callback)
         name = f"{_USER}{name or f'{i}_{type(callback).__name__}'}"
@@ -699,8 +730,12 @@ def train(
         del net.history[-unfinished:]  # an interrupted or non-finite epoch
     event = guard.event_
     if event is None and guard.committed_ < epochs:
-        # stopped by a rule, or interrupted between two epochs
-        event = stopper.event_ if stopper and stopper.event_ else "interrupted"
+        # stopped by a rule or by a user's callback after a complete epoch,
+        # or interrupted between two epochs
+        if stopper is not None and stopper.event_:
+            event = stopper.event_
+        else:
+            event = "stopped" if guard.after_commit_ else "interrupted"
     elif event is None and stopper is not None:
         event = "max_iter" if stopper.event_ is None else stopper.event_
     net.train_split = None  # do not keep the held-out data

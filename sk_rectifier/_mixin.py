@@ -226,11 +226,15 @@ def _take(arrays, rows):
 def _clone_callback(callback):
     """A fresh copy of a user's skorch callback (or ``(name, callback)``) for
     one fit, as scikit-learn clones estimators: the parameter is never
-    changed by fitting."""
+    changed by fitting. One that cannot be copied (it holds a TensorBoard
+    writer, a lock) is used as it is."""
     if isinstance(callback, tuple):
         name, callback = callback
-        return (name, clone(callback))
-    return clone(callback)
+        return (name, _clone_callback(callback))
+    try:
+        return clone(callback)
+    except (TypeError, RuntimeError, copy.Error):
+        return callback
 
 
 class TorchEstimatorMixin:
@@ -390,11 +394,11 @@ class TorchEstimatorMixin:
         lbfgs = self.solver == "lbfgs"
         if self.solver == "adam":
             opt_kwargs = {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
-        elif lbfgs:  # one iteration per epoch; the engine checks tol, max_fun
+        elif lbfgs:  # one iteration per epoch; the engine checks the limits
             opt_kwargs = {
                 "max_iter": 1,
                 "max_eval": 21,  # the evaluation at the start + 20 in the line search
-                "tolerance_grad": 0.0,
+                "tolerance_grad": self.tol,  # no iteration once below it
                 "tolerance_change": 0.0,
                 "history_size": 10,
                 "line_search_fn": "strong_wolfe",

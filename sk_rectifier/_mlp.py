@@ -22,10 +22,11 @@ LBFGS_DOCS = {
 ``"lbfgs"`` is full-batch L-BFGS (``torch.optim.LBFGS`` with a strong-Wolfe
 line search) over the whole training set, sparse input included: ``max_iter``
 bounds its iterations and ``max_fun`` its loss evaluations, and it stops when
-the largest gradient entry is below ``tol``. It suits small data sets;
-``batch_size``, ``shuffle``, the momentum and Adam parameters and
-``learning_rate`` do not apply, ``learning_rate_init`` is the step size of
-each iteration's line search.""",
+the largest gradient entry is at most ``tol``. It suits small data sets;
+``batch_size``, ``shuffle``, ``early_stopping``, the momentum and Adam
+parameters, ``learning_rate`` and ``learning_rate_init`` do not apply (each
+line search starts from a unit step, as scipy's does). It also stops when the
+loss changes by less than scipy's default ``ftol`` (2.2e-9, relative).""",
 }
 
 

@@ -27,11 +27,15 @@ What :func:`load` guarantees
   ``n_features_in_`` matching the stored weights), the architecture derived
   from the parameters and attributes (never stored separately, so parameters
   and weights cannot disagree) and compared with the stored tensor shapes
-  before anything is allocated, finite weights, a bounded header size and
-  nesting depth. Nothing from the file is executed or imported.
+  before the network is allocated (the tensors themselves are read first:
+  safetensors checks them against the file's size), finite weights, string
+  dtypes no wider than their values, a bounded header size, nesting depth and
+  number of layers. Nothing from the file is executed or imported; parameters
+  that hold objects (``callbacks``) are saved as None.
 * **One error type.** Every refusal is an :class:`UnsafeFileError` whose
   message names the offending field; a missing file stays
-  :class:`FileNotFoundError`.
+  :class:`FileNotFoundError` (and a path that cannot be read at all, a
+  directory or a file without permission, the ``OSError`` it is).
 
 It does not guarantee that a model is *good*: a file signed with your key, or
 written by someone you trust, may still hold a poorly trained model.
@@ -57,6 +61,7 @@ DIGEST = "sk_rectifier.digest"
 MAX_HEADER_CHARS = 32 * 2**20  # the JSON header (feature names included)
 MAX_DEPTH = 10  # JSON nesting (a nested estimator's array parameter: 8)
 MAX_NETWORKS = 64
+MAX_LAYERS = 256  # hidden layers of a network described by a file
 
 
 def _classes():
@@ -119,6 +124,8 @@ def _describe(estimator, tensors, prefix=""):
     params = estimator.get_params(deep=False)
     if not isinstance(params.get("random_state"), (Integral, type(None))):
         params["random_state"] = None  # a RandomState instance is not saved
+    if params.get("callbacks"):
+        params["callbacks"] = None  # training-time objects: not saved
     description = {
         "class": name,
         "params": {k: _to_json(v, k) for k, v in params.items()},
@@ -397,6 +404,10 @@ def _array(value, field, kinds):
         for v in items
     ):
         _fail(field, f"values of a {dtype} array must all be {dtype.kind}-typed")
+    if dtype.kind == "U":  # as wide as its longest value: never wider
+        width = max((len(v) for v in items), default=1)
+        if dtype.itemsize > 4 * max(width, 1):
+            _fail(field, f"dtype {dtype} is wider than its values")
     try:
         array = np.array(items, dtype=dtype)
     except (OverflowError, ValueError) as exc:
@@ -508,6 +519,10 @@ def _build(description, tensors, prefix, device, used, field="estimator"):
         estimator._check_parameters()
     except (ValueError, TypeError) as exc:  # InvalidParameterError included
         _fail(f"{field}.params", str(exc))
+    if len(estimator._hidden_sizes()) > MAX_LAYERS:
+        _fail(f"{field}.params.hidden_layer_sizes", f"more than {MAX_LAYERS} layers")
+    if values.get("callbacks"):  # objects: a file holds none (see _describe)
+        _fail(f"{field}.params.callbacks", "callbacks cannot come from a file")
     if not fitted:
         return estimator
 

@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from skorch.callbacks import Callback
 
 import sk_rectifier._engine as engine
 from sk_rectifier import (
@@ -255,7 +256,7 @@ def test_poisson_loss_predicts_positive_rates_and_refuses_negative_y(digits):
 def test_multi_label_targets(digits):
     X, _ = digits
     _, Y = make_multilabel_classification(n_samples=len(X), n_classes=3, random_state=1)
-    clf = _quiet(RectifierMLPClassifier((32,), max_iter=60, random_state=0).fit, X, Y)
+    clf = _quiet(RectifierMLPClassifier((32,), max_iter=30, random_state=0).fit, X, Y)
     assert clf.predict(X).shape == Y.shape and set(np.unique(clf.predict(X))) <= {0, 1}
     proba = clf.predict_proba(X)
     assert proba.shape == Y.shape and ((proba >= 0) & (proba <= 1)).all()
@@ -327,6 +328,54 @@ def test_callbacks_run_inside_fit_and_are_never_changed(digits, tmp_path):
     assert clone(clf).get_params()["callbacks"][0] is not cosine
     restored = pickle.loads(pickle.dumps(clf))  # no callback stays in the net
     np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_a_callback_that_stops_training_keeps_the_last_epoch(digits):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = digits
+    stop = EarlyStopping(
+        monitor="train_loss", patience=1, threshold=1e9, threshold_mode="abs"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = RectifierMLPClassifier(
+            (8,), max_iter=10, callbacks=[stop], random_state=0
+        ).fit(X, y)
+    # skorch's rule: epoch 1 is the best, epoch 2 misses -> stop after it
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    assert not [w for w in caught if "interrupted" in str(w.message)]
+    reference = _quiet(
+        RectifierMLPClassifier((8,), max_iter=2, random_state=0).fit, X, y
+    )
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+
+
+def test_a_callback_that_cannot_be_copied_is_used_as_it_is(digits):
+    import threading
+
+    X, y = digits
+
+    class Holder(Callback):
+        def __init__(self, lock=None):
+            self.lock = lock
+
+        def on_epoch_end(self, net, **kwargs):
+            Holder.epochs += 1
+
+    Holder.epochs = 0
+    _quiet(
+        RectifierMLPClassifier(
+            (8,),
+            max_iter=3,
+            tol=0,
+            random_state=0,
+            callbacks=[Holder(threading.Lock())],
+        ).fit,
+        X,
+        y,
+    )
+    assert Holder.epochs == 3
 
 
 # -------------------------------------------------------------- precision

@@ -437,6 +437,24 @@ CASES = {
         True,
         "t_: expected an integer >= 0",
     ),
+    "a string dtype wider than its values": (
+        "classifier",
+        _set(*ATTRS, "classes_", {"ndarray": ["a", "b", "c"], "dtype": "<U500000000"}),
+        True,
+        "wider than its values",
+    ),
+    "a million hidden layers": (
+        "classifier",
+        _set(*PARAMS, "hidden_layer_sizes", [1] * 10**6),
+        True,
+        "more than 256 layers",
+    ),
+    "callbacks from a file": (
+        "classifier",
+        _set(*PARAMS, "callbacks", ["x"]),
+        True,
+        "callbacks cannot come from a file",
+    ),
     "pre-training of another width": (
         "pretrained",
         _set("estimator", "pretraining_", "attributes", "n_features_in_", 4),
@@ -666,3 +684,17 @@ def test_the_parity_models_round_trip(name, tmp_path):
     loaded = load(path)
     np.testing.assert_array_equal(_output(loaded, X), _output(est, X))
     assert loaded.get_params() == est.get_params()
+
+
+def test_callbacks_are_saved_as_none(tmp_path):
+    from skorch.callbacks import LRScheduler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = RectifierMLPClassifier(
+            (8,), max_iter=3, callbacks=[LRScheduler(policy="StepLR", step_size=1)]
+        ).fit(X, Y)
+    save(est, tmp_path / "m.safetensors")
+    loaded = load(tmp_path / "m.safetensors")
+    assert loaded.callbacks is None
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))

@@ -128,7 +128,7 @@ def test_bench_sparse_code_quick(data_home, tmp_path):
             str(output),
         ]
     )
-    assert [r["case"].split()[0] for r in codes] == ["20000", "MR"]
+    assert [r["case"].split()[0] for r in codes] == ["5000"]
     assert all(r["sparse_mib"] >= 0 and r["dense_s"] > 0 for r in codes)
     assert all(r["train_identical"] for r in prunes)
     assert all(0 <= r["changed"] <= 1 for r in prunes)
