@@ -4,7 +4,8 @@
 #   bash scripts/device_check.sh OUT_DIR
 #
 # 1. every test marked `gpu` (CUDA fits, float16 autocast with a gradient
-#    scaler, a CUDA-trained model unpickled on CPU, ...);
+#    scaler, a CUDA-trained model unpickled on CPU, and a short
+#    strategy="ddp" run under NCCL with one process per GPU, ...);
 # 2. the speed benchmark with our classifier and plain skorch on CUDA and
 #    scikit-learn on the CPU, same run (sparse MR and dense Fashion-MNIST-sized
 #    cases when the Debian dataset is installed), short sizes;
@@ -15,8 +16,7 @@
 # the machine's python3 already has a CUDA build of torch, the environment
 # reuses it (--system-site-packages, nothing downloaded), else it installs
 # TORCH_SPEC (default torch==2.13.0; point PIP_EXTRA_INDEX_URL at a CUDA wheel
-# index for a CUDA build). Multi-GPU data-parallel training is not part of the
-# package yet, so there is no DDP step.
+# index for a CUDA build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: bash scripts/device_check.sh OUT_DIR}"

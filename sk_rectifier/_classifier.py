@@ -244,6 +244,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         callbacks: list | None = None,
         precision: str = "float32",
         compile: bool = False,
+        strategy: str = "single",
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,

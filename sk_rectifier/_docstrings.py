@@ -184,6 +184,21 @@ PARAMETERS = {
         cannot compile (no C compiler, an unsupported Python), it warns once
         and runs them as they are.""",
     ),
+    "strategy": (
+        '{"single", "ddp"}',
+        """\
+        ``"single"``: one process. ``"ddp"``: one model trained data-parallel
+        by the processes that ``torchrun --nproc-per-node=N script.py`` or
+        ``accelerate launch script.py`` starts (Accelerate sets up the process
+        group: gloo on CPU, NCCL with one GPU per process). Every process runs
+        the same script on the same data; each takes its share of every
+        ``batch_size`` batch, the gradients (the sparse first layer's rows
+        included) are summed over the processes, and every process ends with
+        the same weights -- those of a one-process fit on the same batches, to
+        float rounding. Save or pickle the model on one process (rank 0); it
+        predicts anywhere. Needs the ``distributed`` extra; not with
+        ``"lbfgs"``.""",
+    ),
     "verbose": (
         "int",
         "0 is silent, 1 prints one line per epoch, 2 adds a tqdm progress bar.",

@@ -72,6 +72,9 @@ class Spec:
     max_fun: int = 15000  # loss evaluations of L-BFGS
     precision: str = "float32"  # or "bfloat16"/"float16": autocast
     compile: bool = False  # the module's dense layers through torch.compile
+    # one model trained data-parallel by the processes of a torch.distributed
+    # process group (launched by torchrun or accelerate launch)
+    data_parallel: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,16 +144,23 @@ def compile_dense(module):
 
 class _Batches:
     """The batches of an :class:`ArrayDataset`, built whole (no DataLoader, no
-    collate function); shuffled with torch's RNG when ``shuffle``."""
+    collate function); shuffled with torch's RNG when ``shuffle``. With
+    ``shard=(rank, world)`` each batch is this process's share of the global
+    batch (rows ``rank::world``); every process draws the same order."""
 
-    def __init__(self, dataset, batch_size, shuffle):
+    def __init__(self, dataset, batch_size, shuffle, shard=None):
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+        self.shard = shard
 
     def __iter__(self):
         n = len(self.dataset)
         order = torch.randperm(n).numpy() if self.shuffle else np.arange(n)
         for start in range(0, n, self.batch_size):
-            yield self.dataset.__getitems__(order[start : start + self.batch_size])
+            rows = order[start : start + self.batch_size]
+            if self.shard is not None:
+                rank, world = self.shard
+                rows = rows[rank::world]
+            yield self.dataset.__getitems__(rows)
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
@@ -168,11 +178,13 @@ class _Net(NeuralNet):
         sparse_optimizer=LazyAdam,
         shuffle=True,
         precision="float32",
+        data_parallel=False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.shuffle = shuffle
         self.precision = precision
+        self.data_parallel = data_parallel
         self.activation_l1 = activation_l1
         self.alpha = alpha
         self.sparse_optimizer = sparse_optimizer
@@ -235,7 +247,11 @@ class _Net(NeuralNet):
         optimizers = (self.optimizer_, self.sparse_optimizer_)
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
+        if self.data_parallel:
+            rows = _global_batch(self, batch[0])
         step = self.train_step_single(batch, **fit_params)
+        if self.data_parallel:
+            _reduce_gradients(self, step, self.global_total_, rows)
         scaler = self.scaler_
         if scaler is not None:  # float16: the loss was scaled for backward
             step["loss"] = step["loss"].detach() / scaler.get_scale()
@@ -245,7 +261,8 @@ class _Net(NeuralNet):
         self.notify("on_grad_computed", named_parameters=params, batch=batch)
         # L2 on dense weights: 0.5 * alpha * ||W||^2 / total has gradient
         # (alpha / total) * W, which the optimizer adds as weight decay.
-        self.optimizer_.param_groups[0]["weight_decay"] = self.alpha / _total(batch[0])
+        total = self.global_total_ if self.data_parallel else _total(batch[0])
+        self.optimizer_.param_groups[0]["weight_decay"] = self.alpha / total
         # a learning-rate scheduler (skorch's LRScheduler) sees optimizer_
         # only: the first layer follows its rate
         lr = self.optimizer_.param_groups[0]["lr"]
@@ -263,7 +280,8 @@ class _Net(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if training:
-            return _Batches(dataset, self.batch_size, self.shuffle)
+            shard = _shard() if self.data_parallel else None
+            return _Batches(dataset, self.batch_size, self.shuffle, shard)
         return _Batches(dataset, max(self.batch_size, 1024), False)
 
     def infer(self, x, **fit_params):
@@ -281,7 +299,8 @@ class _Net(NeuralNet):
         if losses.ndim > 1:
             losses = losses.sum(dim=1)
         weight = X.get("sample_weight")
-        total = _total(X)
+        parallel = self.data_parallel and training  # the global batch's total
+        total = self.global_total_ if parallel else _total(X)
         if weight is None:
             loss = losses.sum() / total
             l1 = act_l1.sum() / total
@@ -299,7 +318,7 @@ class _Net(NeuralNet):
                 if not name.endswith("bias")
             )
             loss = loss + 0.5 * self.alpha * squares / total
-        elif self.alpha:
+        elif self.alpha and not self.data_parallel:  # (else: _reduce_gradients)
             # The first layer is penalised through autograd (only the rows of
             # this batch when it is sparse); the dense weights' value is added
             # for the record only, their gradient is the optimizer's decay.
@@ -308,6 +327,82 @@ class _Net(NeuralNet):
         if training and self.scaler_ is not None:
             loss = self.scaler_.scale(loss)  # float16: see train_step
         return loss
+
+
+# ------------------------------------------------------- data parallelism
+def _shard():
+    import torch.distributed as dist
+
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _global_batch(net, X):
+    """Sum the shards' sample weights and rows over the processes: the loss
+    of each shard is then divided by the global batch's total, and the sum
+    of the shards' gradients is the global batch's gradient. Returns the
+    global batch's rows."""
+    import torch.distributed as dist
+
+    weight = X.get("sample_weight")
+    local = len(X["X"]) if weight is None else float(weight.sum())
+    sums = torch.tensor([local, len(X["X"])], dtype=torch.float64)
+    dist.all_reduce(sums)
+    net.global_total_ = float(sums[0]) if sums[0] > 0 else 1.0
+    return int(sums[1])
+
+
+def _reduce_gradients(net, step, total, rows):
+    """Sum the gradients (the first layer's sparse row gradients with gloo's
+    sparse all-reduce; densified for NCCL, which has none) and the loss over
+    the processes, then add the L2 penalty once: on the first layer's rows
+    the global batch used (all rows for dense input), and, for the record,
+    the dense weights' (whose gradient is the optimizer's weight decay). Every
+    process ends with the same gradients, hence the same step."""
+    import torch.distributed as dist
+
+    nccl = dist.get_backend() == "nccl"
+    for p in net.module_.parameters():
+        if p.grad is None:
+            continue
+        if p.grad.is_sparse and nccl:
+            p.grad = p.grad.to_dense()
+        grad = p.grad.coalesce() if p.grad.is_sparse else p.grad
+        dist.all_reduce(grad)
+        p.grad = grad.coalesce() if grad.is_sparse else grad
+    loss = step["loss"].detach().clone()
+    dist.all_reduce(loss)
+    if net.alpha:
+        scale = net.alpha / total
+        with torch.no_grad():
+            for p in net.module_.sparse_parameters():
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    index, values = p.grad.indices(), p.grad.values()
+                    weights = p.index_select(0, index[0])
+                    p.grad = torch.sparse_coo_tensor(
+                        index, values + scale * weights, p.shape
+                    ).coalesce()
+                else:
+                    weights = p
+                    p.grad.add_(p, alpha=scale)
+                loss += 0.5 * scale * weights.pow(2).sum()
+            loss += 0.5 * scale * net.module_.squared_weight_norms()[1]
+    step["loss"] = loss
+    net.epoch_loss_ += float(loss) * rows
+    net.epoch_rows_ += rows
+
+
+class _GlobalLoss(Callback):
+    """With data-parallel training, the epoch's ``train_loss`` of the global
+    batches (skorch averages each process's shard losses by shard size):
+    the same on every process, so that every stopping decision agrees."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.epoch_loss_, net.epoch_rows_ = 0.0, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("train_loss", net.epoch_loss_ / max(net.epoch_rows_, 1))
 
 
 def _optimizers(net):
@@ -590,10 +685,17 @@ def build(spec: Spec) -> NeuralNet:
         activation_l1=spec.activation_l1,
         alpha=spec.alpha,
         precision=spec.precision,
+        data_parallel=spec.data_parallel,
         device=spec.device,
         verbose=0,
     )
     net.initialize()
+    if spec.data_parallel:  # every process starts from rank 0's weights
+        import torch.distributed as dist
+
+        with torch.no_grad():
+            for tensor in net.module_.state_dict().values():
+                dist.broadcast(tensor, src=0)
     if spec.compile:
         compile_dense(net.module_)
     return net
@@ -627,7 +729,8 @@ _USER = "user:"  # the prefix of the user's callbacks' names
 
 def _callbacks(spec, valid, incremental, n_train):
     guard, stop = _Guard(), None
-    callbacks = [("guard", guard)]
+    callbacks = [("global_loss", _GlobalLoss())] if spec.data_parallel else []
+    callbacks.append(("guard", guard))
     if spec.threads is not None:
         callbacks.append(("threads", _Threads(spec.threads)))
     monitor, lower_is_better = "train_loss", True
@@ -704,6 +807,7 @@ def train(
         alpha=spec.alpha,
         activation_l1=spec.activation_l1,
         precision=spec.precision,
+        data_parallel=spec.data_parallel,
         # skorch computes the held-out loss when it is what is monitored
         train_split=None
         if valid is None or spec.score is not None

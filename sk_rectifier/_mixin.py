@@ -87,6 +87,32 @@ def _available_cores():
         return os.cpu_count() or 1
 
 
+def _data_parallel(estimator, device, seed):
+    """The device of this process and the seed all processes agree on (rank
+    0's), for ``strategy="ddp"``: Accelerate reads the launcher's environment
+    (torchrun, accelerate launch) and sets up the process group (gloo on CPU,
+    NCCL on GPUs, one GPU per process)."""
+    if estimator.solver == "lbfgs":
+        raise ValueError("strategy='ddp' needs a stochastic solver, not 'lbfgs'.")
+    try:
+        from accelerate import PartialState
+        from accelerate.utils import broadcast_object_list
+    except ImportError as exc:
+        raise ImportError(
+            "strategy='ddp' needs Accelerate: pip install 'sk-rectifier[distributed]'"
+        ) from exc
+    if "WORLD_SIZE" not in os.environ:
+        raise ValueError(
+            "strategy='ddp' trains one model across the processes of a launcher: "
+            "run the script with `torchrun --nproc-per-node=N script.py` or "
+            "`accelerate launch script.py`."
+        )
+    state = PartialState()
+    if estimator.device == "auto":
+        device = str(state.device)
+    return device, broadcast_object_list([seed])[0]
+
+
 def _own_running():
     """This process's threads in the running state (Linux)."""
     own = 0
@@ -433,6 +459,7 @@ class TorchEstimatorMixin:
             max_fun=getattr(self, "max_fun", 15000),
             precision=self.precision,
             compile=getattr(self, "compile", False),
+            data_parallel=getattr(self, "strategy", "single") == "ddp",
         )
 
     def _threads(self, ceiling, work=None):
@@ -468,6 +495,8 @@ class TorchEstimatorMixin:
         ``(net, result)``. ``spec_args`` are :meth:`_spec`'s first arguments
         (module, module_kwargs, criterion) and optionally the score."""
         device = resolve_device(self.device)
+        if getattr(self, "strategy", "single") == "ddp":
+            device, seed = _data_parallel(self, device, seed)
         if self.precision == "float16" and not device.startswith("cuda"):
             warn(
                 f"precision='float16' is for CUDA; on {device} training and "

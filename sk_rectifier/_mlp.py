@@ -55,6 +55,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         "solver": [StrOptions({*engine.OPTIMIZERS, "lbfgs"})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "compile": ["boolean"],
+        "strategy": [StrOptions({"single", "ddp"})],
         "warm_start": ["boolean"],
         "pretraining": [HasMethods(["fit", "transform"]), None],
     }
@@ -82,6 +83,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         dropout,
         max_fun,
         compile,
+        strategy,
         warm_start,
         pretraining,
         **kw,
@@ -90,6 +92,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         self.dropout = dropout
         self.max_fun = max_fun
         self.compile = compile
+        self.strategy = strategy
         self.warm_start = warm_start
         self.pretraining = pretraining
 

@@ -146,6 +146,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         callbacks: list | None = None,
         precision: str = "float32",
         compile: bool = False,
+        strategy: str = "single",
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,

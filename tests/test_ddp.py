@@ -1,0 +1,140 @@
+"""One model on several processes: ``strategy="ddp"`` under torchrun with the
+gloo backend on the loopback interface (CPU), dense and sparse input. Both
+ranks end with the same weights, those of a one-process fit on the same
+global batches; rank 0's pickle predicts in a plain process."""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sk_rectifier import RectifierMLPClassifier
+
+pytest.importorskip("accelerate")
+
+SCRIPT = textwrap.dedent(
+    """
+    import pickle, sys, warnings
+    import numpy as np, scipy.sparse as sp, torch.distributed as dist
+    warnings.simplefilter("ignore")
+    sys.path.insert(0, sys.argv[3])
+    from test_ddp import data, params
+    from sk_rectifier import RectifierMLPClassifier
+    X, y = data(sys.argv[2] == "sparse")
+    clf = RectifierMLPClassifier(strategy="ddp", **params()).fit(X, y)
+    rank = dist.get_rank()
+    np.savez(f"{sys.argv[1]}/rank{rank}.npz", *clf.coefs_, *clf.intercepts_,
+             loss=np.array(clf.loss_curve_))
+    if rank == 0:
+        with open(f"{sys.argv[1]}/model.pkl", "wb") as f:
+            pickle.dump(clf, f)
+    """
+)
+
+
+def data(sparse):
+    rng = np.random.RandomState(0)
+    X = rng.rand(203, 40) * (rng.rand(203, 40) < 0.3)
+    y = (X[:, :5].sum(axis=1) > X[:, 5:10].sum(axis=1)).astype(int)
+    return (sp.csr_matrix(X) if sparse else X), y
+
+
+def params():
+    return dict(
+        hidden_layer_sizes=(16,),
+        batch_size=32,
+        max_iter=4,
+        tol=0,
+        alpha=1e-2,
+        activation_l1=1e-3,
+        early_stopping=True,
+        n_threads=1,
+        device="cpu",
+        random_state=0,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_two_processes_train_one_model(sparse, tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(SCRIPT)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node=2",
+            str(script),
+            str(tmp_path),
+            "sparse" if sparse else "dense",
+            str(__import__("pathlib").Path(__file__).parent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in (0, 1)]
+    for key in ranks[0].files:  # the same weights on both ranks, bit for bit
+        np.testing.assert_array_equal(ranks[0][key], ranks[1][key])
+    X, y = data(sparse)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = RectifierMLPClassifier(**params()).fit(X, y)
+    expected = [*single.coefs_, *single.intercepts_]
+    for i, weights in enumerate(expected):
+        np.testing.assert_allclose(ranks[0][f"arr_{i}"], weights, atol=1e-5)
+    np.testing.assert_allclose(ranks[0]["loss"], single.loss_curve_, rtol=1e-5)
+    with open(tmp_path / "model.pkl", "rb") as f:
+        model = pickle.load(f)
+    np.testing.assert_allclose(
+        model.predict_proba(X), single.predict_proba(X), atol=1e-5
+    )
+
+
+def test_ddp_outside_a_launcher_says_how_to_launch(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    X, y = data(False)
+    with pytest.raises(ValueError, match="torchrun --nproc-per-node"):
+        RectifierMLPClassifier(strategy="ddp", max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="not 'lbfgs'"):
+        RectifierMLPClassifier(strategy="ddp", solver="lbfgs").fit(X, y)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 1, reason="needs CUDA")
+def test_nccl_on_the_gpus(tmp_path):
+    """The same under NCCL, one process per GPU (the sparse first layer's
+    gradient is densified: NCCL has no sparse all-reduce)."""
+    n = torch.cuda.device_count()
+    script = tmp_path / "fit.py"
+    script.write_text(SCRIPT.replace('device="cpu"', 'device="auto"'))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={n}",
+            str(script),
+            str(tmp_path),
+            "sparse",
+            str(__import__("pathlib").Path(__file__).parent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(n)]
+    for other in ranks[1:]:
+        for key in ranks[0].files:
+            np.testing.assert_array_equal(ranks[0][key], other[key])
