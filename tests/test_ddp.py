@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,14 +27,15 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, sys.argv[3])
     from test_ddp import data, params
     from sk_rectifier import RectifierMLPClassifier
-    X, y = data(sys.argv[2] == "sparse")
-    clf = RectifierMLPClassifier(strategy="ddp", **params()).fit(X, y)
-    rank = dist.get_rank()
-    np.savez(f"{sys.argv[1]}/rank{rank}.npz", *clf.coefs_, *clf.intercepts_,
-             loss=np.array(clf.loss_curve_))
-    if rank == 0:
-        with open(f"{sys.argv[1]}/model.pkl", "wb") as f:
-            pickle.dump(clf, f)
+    for mode in sys.argv[2].split(","):
+        X, y = data(mode == "sparse")
+        clf = RectifierMLPClassifier(strategy="ddp", **params()).fit(X, y)
+        rank = dist.get_rank()
+        np.savez(f"{sys.argv[1]}/{mode}{rank}.npz", *clf.coefs_, *clf.intercepts_,
+                 loss=np.array(clf.loss_curve_))
+        if rank == 0:
+            with open(f"{sys.argv[1]}/{mode}.pkl", "wb") as f:
+                pickle.dump(clf, f)
     """
 )
 
@@ -60,44 +62,48 @@ def params():
     )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
-def test_two_processes_train_one_model(sparse, tmp_path):
-    script = tmp_path / "fit.py"
-    script.write_text(SCRIPT)
+def _torchrun(tmp_path, n_processes, modes, script=SCRIPT):
+    path = tmp_path / "fit.py"
+    path.write_text(script)
     run = subprocess.run(
         [
             sys.executable,
             "-m",
             "torch.distributed.run",
             "--standalone",
-            "--nproc-per-node=2",
-            str(script),
+            f"--nproc-per-node={n_processes}",
+            str(path),
             str(tmp_path),
-            "sparse" if sparse else "dense",
-            str(__import__("pathlib").Path(__file__).parent),
+            modes,
+            str(Path(__file__).parent),
         ],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in (0, 1)]
-    for key in ranks[0].files:  # the same weights on both ranks, bit for bit
-        np.testing.assert_array_equal(ranks[0][key], ranks[1][key])
-    X, y = data(sparse)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        single = RectifierMLPClassifier(**params()).fit(X, y)
-    expected = [*single.coefs_, *single.intercepts_]
-    for i, weights in enumerate(expected):
-        np.testing.assert_allclose(ranks[0][f"arr_{i}"], weights, atol=1e-5)
-    np.testing.assert_allclose(ranks[0]["loss"], single.loss_curve_, rtol=1e-5)
-    with open(tmp_path / "model.pkl", "rb") as f:
-        model = pickle.load(f)
-    np.testing.assert_allclose(
-        model.predict_proba(X), single.predict_proba(X), atol=1e-5
-    )
+
+
+@pytest.mark.slow
+def test_two_processes_train_one_model(tmp_path):
+    _torchrun(tmp_path, 2, "dense,sparse")  # one launch for both inputs
+    for mode in ("dense", "sparse"):
+        ranks = [np.load(tmp_path / f"{mode}{r}.npz") for r in (0, 1)]
+        for key in ranks[0].files:  # the same weights on both ranks, bit for bit
+            np.testing.assert_array_equal(ranks[0][key], ranks[1][key])
+        X, y = data(mode == "sparse")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            single = RectifierMLPClassifier(**params()).fit(X, y)
+        expected = [*single.coefs_, *single.intercepts_]
+        for i, weights in enumerate(expected):
+            np.testing.assert_allclose(ranks[0][f"arr_{i}"], weights, atol=1e-5)
+        np.testing.assert_allclose(ranks[0]["loss"], single.loss_curve_, rtol=1e-5)
+        with open(tmp_path / f"{mode}.pkl", "rb") as f:
+            model = pickle.load(f)
+        np.testing.assert_allclose(
+            model.predict_proba(X), single.predict_proba(X), atol=1e-5
+        )
 
 
 def test_ddp_outside_a_launcher_says_how_to_launch(monkeypatch):
@@ -115,26 +121,8 @@ def test_nccl_on_the_gpus(tmp_path):
     """The same under NCCL, one process per GPU (the sparse first layer's
     gradient is densified: NCCL has no sparse all-reduce)."""
     n = torch.cuda.device_count()
-    script = tmp_path / "fit.py"
-    script.write_text(SCRIPT.replace('device="cpu"', 'device="auto"'))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            f"--nproc-per-node={n}",
-            str(script),
-            str(tmp_path),
-            "sparse",
-            str(__import__("pathlib").Path(__file__).parent),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(n)]
+    _torchrun(tmp_path, n, "sparse", SCRIPT.replace('device="cpu"', 'device="auto"'))
+    ranks = [np.load(tmp_path / f"sparse{r}.npz") for r in range(n)]
     for other in ranks[1:]:
         for key in ranks[0].files:
             np.testing.assert_array_equal(ranks[0][key], other[key])
