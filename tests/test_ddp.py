@@ -29,7 +29,8 @@ SCRIPT = textwrap.dedent(
     from sk_rectifier import RectifierMLPClassifier
     for mode in sys.argv[2].split(","):
         X, y = data(mode == "sparse")
-        clf = RectifierMLPClassifier(strategy="ddp", **params()).fit(X, y)
+        kw = {**params(), "device": sys.argv[4]}
+        clf = RectifierMLPClassifier(strategy="ddp", **kw).fit(X, y)
         rank = dist.get_rank()
         np.savez(f"{sys.argv[1]}/{mode}{rank}.npz", *clf.coefs_, *clf.intercepts_,
                  loss=np.array(clf.loss_curve_))
@@ -62,9 +63,9 @@ def params():
     )
 
 
-def _torchrun(tmp_path, n_processes, modes, script=SCRIPT):
+def _torchrun(tmp_path, n_processes, modes, device="cpu"):
     path = tmp_path / "fit.py"
-    path.write_text(script)
+    path.write_text(SCRIPT)
     run = subprocess.run(
         [
             sys.executable,
@@ -76,6 +77,7 @@ def _torchrun(tmp_path, n_processes, modes, script=SCRIPT):
             str(tmp_path),
             modes,
             str(Path(__file__).parent),
+            device,
         ],
         capture_output=True,
         text=True,
@@ -121,7 +123,7 @@ def test_nccl_on_the_gpus(tmp_path):
     """The same under NCCL, one process per GPU (the sparse first layer's
     gradient is densified: NCCL has no sparse all-reduce)."""
     n = torch.cuda.device_count()
-    _torchrun(tmp_path, n, "sparse", SCRIPT.replace('device="cpu"', 'device="auto"'))
+    _torchrun(tmp_path, n, "sparse", device="auto")  # one GPU per process
     ranks = [np.load(tmp_path / f"sparse{r}.npz") for r in range(n)]
     for other in ranks[1:]:
         for key in ranks[0].files:
