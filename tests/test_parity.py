@@ -95,6 +95,8 @@ def test_the_same_script_gives_predictions_of_the_same_form(case, solver, digits
         random_state=0,
     )
     if case == "poisson":
+        if "loss" not in theirs().get_params():
+            pytest.skip("MLPRegressor has a loss parameter from scikit-learn 1.7")
         params["loss"] = "poisson"
     mine = _quiet(ours(**params).fit, X, y)
     peer = _quiet(theirs(**params).fit, X, y)
