@@ -195,9 +195,10 @@ PARAMETERS = {
         ``batch_size`` batch, the gradients (the sparse first layer's rows
         included) are summed over the processes, and every process ends with
         the same weights -- those of a one-process fit on the same batches, to
-        float rounding. Save or pickle the model on one process (rank 0); it
-        predicts anywhere. Needs the ``distributed`` extra; not with
-        ``"lbfgs"``.""",
+        float rounding (with ``dropout``, each process draws the masks of its
+        own share). Save or pickle the model on one process (rank 0); it
+        predicts anywhere. An interrupt stops the whole fit. Needs the
+        ``distributed`` extra; not with ``"lbfgs"`` or ``precision="float16"``.""",
     ),
     "verbose": (
         "int",

@@ -154,11 +154,17 @@ class _Batches:
 
     def __iter__(self):
         n = len(self.dataset)
-        order = torch.randperm(n).numpy() if self.shuffle else np.arange(n)
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        if self.shard is not None and self.shuffle:  # rank 0's order for all
+            import torch.distributed as dist
+
+            order = order.to(self.shard[2])
+            dist.broadcast(order, src=0)
+        order = order.cpu().numpy()
         for start in range(0, n, self.batch_size):
             rows = order[start : start + self.batch_size]
             if self.shard is not None:
-                rank, world = self.shard
+                rank, world, _ = self.shard
                 rows = rows[rank::world]
             yield self.dataset.__getitems__(rows)
 
@@ -280,7 +286,7 @@ class _Net(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if training:
-            shard = _shard() if self.data_parallel else None
+            shard = (*_shard(), self.device) if self.data_parallel else None
             return _Batches(dataset, self.batch_size, self.shuffle, shard)
         return _Batches(dataset, max(self.batch_size, 1024), False)
 
@@ -345,7 +351,8 @@ def _global_batch(net, X):
 
     weight = X.get("sample_weight")
     local = len(X["X"]) if weight is None else float(weight.sum())
-    sums = torch.tensor([local, len(X["X"])], dtype=torch.float64)
+    # on the net's device: NCCL reduces CUDA tensors only
+    sums = torch.tensor([local, len(X["X"])], dtype=torch.float64, device=net.device)
     dist.all_reduce(sums)
     net.global_total_ = float(sums[0]) if sums[0] > 0 else 1.0
     return int(sums[1])
@@ -360,15 +367,13 @@ def _reduce_gradients(net, step, total, rows):
     process ends with the same gradients, hence the same step."""
     import torch.distributed as dist
 
-    nccl = dist.get_backend() == "nccl"
     for p in net.module_.parameters():
         if p.grad is None:
             continue
-        if p.grad.is_sparse and nccl:
-            p.grad = p.grad.to_dense()
-        grad = p.grad.coalesce() if p.grad.is_sparse else p.grad
-        dist.all_reduce(grad)
-        p.grad = grad.coalesce() if grad.is_sparse else grad
+        if p.grad.is_sparse:
+            p.grad = _reduce_rows(p.grad)
+        else:
+            dist.all_reduce(p.grad)
     loss = step["loss"].detach().clone()
     dist.all_reduce(loss)
     if net.alpha:
@@ -388,9 +393,32 @@ def _reduce_gradients(net, step, total, rows):
                     p.grad.add_(p, alpha=scale)
                 loss += 0.5 * scale * weights.pow(2).sum()
             loss += 0.5 * scale * net.module_.squared_weight_norms()[1]
+        dist.broadcast(loss, src=0)  # the record: rank 0's sum, bit for bit
     step["loss"] = loss
     net.epoch_loss_ += float(loss) * rows
     net.epoch_rows_ += rows
+
+
+def _reduce_rows(grad):
+    """The sum over the processes of a row-sparse gradient, as a row-sparse
+    gradient of the union of their rows (a presence mask, then one block of
+    those rows, are all-reduced: dense collectives, which gloo and NCCL both
+    have), so that the row-wise optimizer touches the rows the global batch
+    used, as in one process."""
+    import torch.distributed as dist
+
+    grad = grad.coalesce()
+    local = grad.indices()[0]
+    present = torch.zeros(grad.shape[0], device=grad.device)
+    present[local] = 1
+    dist.all_reduce(present)
+    rows = present.nonzero().squeeze(1)
+    block = grad.values().new_zeros((len(rows), *grad.shape[1:]))
+    block.index_add_(0, torch.searchsorted(rows, local), grad.values())
+    dist.all_reduce(block)
+    return torch.sparse_coo_tensor(
+        rows.unsqueeze(0), block, grad.shape, is_coalesced=True
+    )
 
 
 class _GlobalLoss(Callback):
@@ -504,7 +532,16 @@ class _EpochDone(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.guard.after_commit_ = False
-        if any(stopper.event_ for stopper in self.stoppers):
+        stop = any(stopper.event_ for stopper in self.stoppers)
+        if net.data_parallel:  # one decision for all the processes
+            import torch.distributed as dist
+
+            vote = torch.tensor([float(stop)], device=net.device)
+            dist.all_reduce(vote, op=dist.ReduceOp.MAX)
+            stop = bool(vote.item())
+            for stopper in self.stoppers:
+                stopper.event_ = stopper.event_ or ("stopped" if stop else None)
+        if stop:
             raise KeyboardInterrupt  # how skorch callbacks stop training
 
 
@@ -690,12 +727,6 @@ def build(spec: Spec) -> NeuralNet:
         verbose=0,
     )
     net.initialize()
-    if spec.data_parallel:  # every process starts from rank 0's weights
-        import torch.distributed as dist
-
-        with torch.no_grad():
-            for tensor in net.module_.state_dict().values():
-                dist.broadcast(tensor, src=0)
     if spec.compile:
         compile_dense(net.module_)
     return net
@@ -820,6 +851,12 @@ def train(
             setattr(net, name, value)
         net.initialize_optimizer()
     net.module_.track_l1 = bool(spec.activation_l1)
+    if spec.data_parallel:  # every process starts from rank 0's weights
+        import torch.distributed as dist
+
+        with torch.no_grad():
+            for tensor in net.module_.state_dict().values():
+                dist.broadcast(tensor, src=0)
     net.callbacks = _callbacks(spec, valid, incremental, X.shape[0])
     net.initialize_callbacks()
     n_before = len(net.history)
@@ -842,6 +879,9 @@ def train(
             event = "stopped" if guard.after_commit_ else "interrupted"
     elif event is None and stopper is not None:
         event = "max_iter" if stopper.event_ is None else stopper.event_
+    if event == "interrupted" and spec.data_parallel:
+        # the other processes may be anywhere: nothing partial is kept
+        raise KeyboardInterrupt("Data-parallel training was interrupted.")
     net.train_split = None  # do not keep the held-out data
     # the user's callbacks ran for this call only (a TensorBoard writer, say,
     # must not stay in a net that is pickled)

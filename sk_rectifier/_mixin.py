@@ -107,10 +107,16 @@ def _data_parallel(estimator, device, seed):
             "run the script with `torchrun --nproc-per-node=N script.py` or "
             "`accelerate launch script.py`."
         )
-    state = PartialState()
+    if estimator.precision == "float16":
+        raise ValueError(
+            "strategy='ddp' does not support precision='float16' (its gradient "
+            "scaler); use precision='bfloat16'."
+        )
+    # gloo for CPU processes, NCCL (one GPU each) for CUDA ones
+    state = PartialState(cpu=not device.startswith("cuda"))
     if estimator.device == "auto":
         device = str(state.device)
-    return device, broadcast_object_list([seed])[0]
+    return device, broadcast_object_list([seed])[0], state.process_index
 
 
 def _own_running():
@@ -495,8 +501,9 @@ class TorchEstimatorMixin:
         ``(net, result)``. ``spec_args`` are :meth:`_spec`'s first arguments
         (module, module_kwargs, criterion) and optionally the score."""
         device = resolve_device(self.device)
+        rank = 0
         if getattr(self, "strategy", "single") == "ddp":
-            device, seed = _data_parallel(self, device, seed)
+            device, seed, rank = _data_parallel(self, device, seed)
         if self.precision == "float16" and not device.startswith("cuda"):
             warn(
                 f"precision='float16' is for CUDA; on {device} training and "
@@ -534,7 +541,9 @@ class TorchEstimatorMixin:
         )
         ceiling = torch.get_num_threads()
         spec.threads = lambda: self._threads(ceiling)  # decided again each epoch
-        with torch_seed(seed, device), torch_threads(spec.threads()):
+        # (data-parallel: every process splits and orders the data alike,
+        # and draws its own dropout masks and corruption)
+        with torch_seed(seed + rank, device), torch_threads(spec.threads()):
             restart = net is not None and not incremental
             if net is None:
                 net = engine.build(spec)
@@ -772,6 +781,7 @@ class TorchEstimatorMixin:
         nets = []
         for module_kwargs, state in networks:
             spec = self._spec(self._module, module_kwargs, None, 1, device)
+            spec.data_parallel = False  # a rebuilt net: no process group needed
             net = engine.build(spec)
             engine.module(net).load_state_dict(state, strict=True)
             nets.append(net)

@@ -28,8 +28,8 @@ SCRIPT = textwrap.dedent(
     from test_ddp import data, params
     from sk_rectifier import RectifierMLPClassifier
     for mode in sys.argv[2].split(","):
-        X, y = data(mode == "sparse")
-        kw = {**params(), "device": sys.argv[4]}
+        X, y = data(mode != "dense")
+        kw = {**params(mode), "device": sys.argv[4]}
         clf = RectifierMLPClassifier(strategy="ddp", **kw).fit(X, y)
         rank = dist.get_rank()
         np.savez(f"{sys.argv[1]}/{mode}{rank}.npz", *clf.coefs_, *clf.intercepts_,
@@ -48,10 +48,11 @@ def data(sparse):
     return (sp.csr_matrix(X) if sparse else X), y
 
 
-def params():
+def params(mode="dense"):
+    # "tail": the last global batch has 1 row, one process gets none
     return dict(
         hidden_layer_sizes=(16,),
-        batch_size=32,
+        batch_size=181 if mode == "tail" else 32,
         max_iter=4,
         tol=0,
         alpha=1e-2,
@@ -88,15 +89,15 @@ def _torchrun(tmp_path, n_processes, modes, device="cpu"):
 
 @pytest.mark.slow
 def test_two_processes_train_one_model(tmp_path):
-    _torchrun(tmp_path, 2, "dense,sparse")  # one launch for both inputs
-    for mode in ("dense", "sparse"):
+    _torchrun(tmp_path, 2, "dense,sparse,tail")  # one launch for all
+    for mode in ("dense", "sparse", "tail"):
         ranks = [np.load(tmp_path / f"{mode}{r}.npz") for r in (0, 1)]
         for key in ranks[0].files:  # the same weights on both ranks, bit for bit
             np.testing.assert_array_equal(ranks[0][key], ranks[1][key])
-        X, y = data(mode == "sparse")
+        X, y = data(mode != "dense")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            single = RectifierMLPClassifier(**params()).fit(X, y)
+            single = RectifierMLPClassifier(**params(mode)).fit(X, y)
         expected = [*single.coefs_, *single.intercepts_]
         for i, weights in enumerate(expected):
             np.testing.assert_allclose(ranks[0][f"arr_{i}"], weights, atol=1e-5)
@@ -115,6 +116,9 @@ def test_ddp_outside_a_launcher_says_how_to_launch(monkeypatch):
         RectifierMLPClassifier(strategy="ddp", max_iter=1).fit(X, y)
     with pytest.raises(ValueError, match="not 'lbfgs'"):
         RectifierMLPClassifier(strategy="ddp", solver="lbfgs").fit(X, y)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    with pytest.raises(ValueError, match="precision='bfloat16'"):
+        RectifierMLPClassifier(strategy="ddp", precision="float16").fit(X, y)
 
 
 @pytest.mark.gpu
@@ -128,3 +132,18 @@ def test_nccl_on_the_gpus(tmp_path):
     for other in ranks[1:]:
         for key in ranks[0].files:
             np.testing.assert_array_equal(ranks[0][key], other[key])
+
+
+def test_a_ddp_model_loads_and_prunes_in_a_plain_process(tmp_path):
+    from sk_rectifier.persistence import load, save
+
+    X, y = data(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = RectifierMLPClassifier(**params()).fit(X, y)
+    clf.set_params(strategy="ddp")  # as fitted by torchrun processes
+    save(clf, tmp_path / "m.safetensors")
+    loaded = load(tmp_path / "m.safetensors")
+    assert loaded.strategy == "ddp"
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(clf.prune(X).predict(X), clf.predict(X))
