@@ -465,7 +465,6 @@ class TorchEstimatorMixin:
             max_fun=getattr(self, "max_fun", 15000),
             precision=self.precision,
             compile=getattr(self, "compile", False),
-            data_parallel=getattr(self, "strategy", "single") == "ddp",
         )
 
     def _threads(self, ceiling, work=None):
@@ -501,8 +500,8 @@ class TorchEstimatorMixin:
         ``(net, result)``. ``spec_args`` are :meth:`_spec`'s first arguments
         (module, module_kwargs, criterion) and optionally the score."""
         device = resolve_device(self.device)
-        rank = 0
-        if getattr(self, "strategy", "single") == "ddp":
+        rank, parallel = 0, getattr(self, "strategy", "single") == "ddp"
+        if parallel:
             device, seed, rank = _data_parallel(self, device, seed)
         if self.precision == "float16" and not device.startswith("cuda"):
             warn(
@@ -539,6 +538,7 @@ class TorchEstimatorMixin:
             *score,
             samples_seen=seen,
         )
+        spec.data_parallel = parallel  # (only training needs a process group)
         ceiling = torch.get_num_threads()
         spec.threads = lambda: self._threads(ceiling)  # decided again each epoch
         # (data-parallel: every process splits and orders the data alike,
@@ -781,7 +781,6 @@ class TorchEstimatorMixin:
         nets = []
         for module_kwargs, state in networks:
             spec = self._spec(self._module, module_kwargs, None, 1, device)
-            spec.data_parallel = False  # a rebuilt net: no process group needed
             net = engine.build(spec)
             engine.module(net).load_state_dict(state, strict=True)
             nets.append(net)
