@@ -57,7 +57,7 @@ class DenoisingAutoencoderTransformer(
     ----------
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input feature names, when ``X`` has string column names.
     coefs_ : list of ndarray
         Encoder weights; ``coefs_[k]`` has shape (n_in, n_out) of layer k.
@@ -460,7 +460,7 @@ class DenoisingAutoencoderTransformer(
 
         Returns
         -------
-        X_rec : ndarray of shape (n_samples, n_features_in_)
+        X_rec : ndarray of shape (n_samples, `n_features_in_`)
             Reconstruction (dense float32), through every layer's decoder.
         """
         check_is_fitted(self)

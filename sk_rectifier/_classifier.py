@@ -95,7 +95,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     n_outputs_ : int
         Number of output units (one per class, or per label with multi-label

@@ -1,0 +1,134 @@
+"""The built documentation site (``bash scripts/docs.sh`` builds it, then runs
+this file with ``SK_RECTIFIER_DOCS_BUILT`` set to the HTML folder): the home
+page, an API page per public name, the gallery's thumbnails and figures on
+disk, and no dangling image or page link anywhere in the built HTML.
+
+Skipped when the variable is not set (the plain test suite does not build the
+site); when it is set, a missing site fails."""
+
+import importlib
+import inspect
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+BUILT = os.environ.get("SK_RECTIFIER_DOCS_BUILT")
+pytestmark = pytest.mark.skipif(
+    not BUILT, reason="the docs site is checked by scripts/docs.sh after building"
+)
+PUBLIC_MODULES = [
+    "sk_rectifier",
+    "sk_rectifier.inspection",
+    "sk_rectifier.datasets",
+    "sk_rectifier.persistence",
+    "sk_rectifier.nn",
+]
+EXAMPLES = sorted(
+    p.stem for p in (Path(__file__).resolve().parents[1] / "examples").glob("plot_*.py")
+)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.pages = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+        if tag == "a" and attrs.get("href"):
+            self.pages.append(attrs["href"])
+
+
+def _links(page):
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def _local(page, url):
+    """The file a relative link of ``page`` points to (None if external)."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path:
+        return None
+    return (page.parent / unquote(parts.path)).resolve()
+
+
+@pytest.fixture(scope="module")
+def site():
+    root = Path(BUILT)
+    assert (root / "index.html").is_file(), f"no built site in {root}"
+    return root
+
+
+def _public_names(module_name):
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None) or [
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(obj) or inspect.isfunction(obj))
+        and obj.__module__ == module_name
+    ]
+    return [n for n in names if not n.isupper() and not n.startswith("__")]
+
+
+def test_home_page_links_to_the_guide_api_and_gallery(site):
+    hrefs = {_local(site / "index.html", h) for h in _links(site / "index.html").pages}
+    for target in ("user_guide/index.html", "api.html", "auto_examples/index.html"):
+        assert (site / target).resolve() in hrefs, target
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_every_public_name_has_an_api_page(site, module_name):
+    names = _public_names(module_name)
+    assert names
+    for name in names:
+        page = site / "generated" / f"{module_name}.{name}.html"
+        assert page.is_file(), f"no API page for {module_name}.{name}"
+
+
+def test_classifier_api_page_documents_parameters_attributes_and_examples(site):
+    page = site / "generated" / "sk_rectifier.RectifierMLPClassifier.html"
+    text = page.read_text(encoding="utf-8")
+    for needle in (
+        "Parameters",
+        "Attributes",
+        "Examples",
+        "activation_l1",
+        "activation_sparsity_",
+        "hidden_activations",
+        "partial_fit",
+    ):
+        assert needle in text, needle
+
+
+def test_gallery_thumbnails_and_figures_exist(site):
+    gallery = site / "auto_examples" / "index.html"
+    thumbs = [_local(gallery, s) for s in _links(gallery).images]
+    for stem in EXAMPLES:
+        assert any(t is not None and stem in t.name for t in thumbs), stem
+        page = site / "auto_examples" / f"{stem}.html"
+        figures = [
+            _local(page, s) for s in _links(page).images if f"sphx_glr_{stem}_0" in s
+        ]
+        assert figures, f"{stem} has no figure"
+    for thumb in thumbs:
+        assert thumb is not None and thumb.is_file(), thumb
+
+
+def test_no_dangling_image_or_page_link(site):
+    missing = []
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 30
+    for page in pages:
+        links = _links(page)
+        for url in links.images + links.pages:
+            target = _local(page, url)
+            if target is not None and not target.exists():
+                missing.append(f"{page.relative_to(site)} -> {url}")
+    assert not missing, missing[:20]
