@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(
 PUBLIC_MODULES = [
     "sk_rectifier",
     "sk_rectifier.inspection",
+    "sk_rectifier.preprocessing",
     "sk_rectifier.datasets",
     "sk_rectifier.persistence",
     "sk_rectifier.nn",
