@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
@@ -938,12 +937,9 @@ def predict(
     n, parts = X.shape[0], []
     with torch.inference_mode():
         for start in range(0, max(n, 1), batch_size):
-            chunk = X[start : start + batch_size]
+            chunk = X if n <= batch_size else X[start : start + batch_size]
             rows = chunk.shape[0]
-            padded = -(-max(rows, 1) // 8) * 8
-            if padded != rows:
-                chunk = _pad(chunk, padded)
-            batch = to_tensor(chunk)
+            batch = to_tensor(chunk, n_rows=-(-max(rows, 1) // 8) * 8)
             with autocast(device, precision):
                 out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):
@@ -961,12 +957,3 @@ def predict(
     if isinstance(parts[0], list):
         return [torch.cat(layer) for layer in zip(*parts)]
     return torch.cat(parts)
-
-
-def _pad(chunk, rows):
-    """``chunk`` with zero rows appended, ``rows`` in all."""
-    extra = rows - chunk.shape[0]
-    if sp.issparse(chunk):
-        zeros = sp.csr_matrix((extra, chunk.shape[1]), dtype=np.float32)
-        return sp.vstack([chunk, zeros], format="csr")
-    return np.concatenate([chunk, np.zeros((extra, chunk.shape[1]), chunk.dtype)])
