@@ -14,7 +14,7 @@ interleaved (the last 20 % of each file is held out). Any iterator of
 ``(texts, labels)`` chunks works the same way, for example the blocks of a
 Dask collection.
 
-By default 3 chunks of 300 reviews, one pass each; ``--full`` streams the
+By default 6 chunks of 500 reviews, two passes each; ``--full`` streams the
 whole training part in chunks of ``--chunk-size`` reviews, three passes each.
 """
 
@@ -90,14 +90,14 @@ X_test = vectorizer.transform(texts_test)
 # -----------------------
 clf = RectifierMLPClassifier((64,), learning_rate_init=3e-3, random_state=0)
 seen, scores = [], []
-chunk_size = 300 if not args.full else args.chunk_size
+chunk_size = args.chunk_size if args.full else 500
 for i, (texts, y) in enumerate(stream(files, chunk_size, "train")):
-    for _ in range(1 if not args.full else 3):  # a few passes over each chunk
+    for _ in range(3 if args.full else 2):  # a few passes over each chunk
         clf.partial_fit(vectorizer.transform(texts), y, classes=[0, 1])
     seen.append((seen[-1] if seen else 0) + len(y))
     scores.append(clf.score(X_test, y_test))
     print(f"chunk {i + 1}: {seen[-1]} reviews seen, held-out accuracy {scores[-1]:.3f}")
-    if not args.full and i == 2:
+    if not args.full and i == 5:
         break
 
 # %%
