@@ -243,7 +243,11 @@ def main(argv=None):
         lines.append(
             f"| {name_} | {ours:.2%} | {versus} | {target} | {met} | {seconds:.0f} |"
         )
-    lines += ["", f"Exact sparsity on {mnist_name} (3 x 1000 rectifiers, test accuracy):", ""]
+    lines += [
+        "",
+        f"Exact sparsity on {mnist_name} (3 x 1000 rectifiers, test accuracy):",
+        "",
+    ]
     for l1, (sp_, acc) in sparsity.items():
         per_layer = " / ".join(f"{s:.1%}" for s in sp_)
         lines.append(
