@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import warnings
+import weakref
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -218,16 +219,22 @@ def check_layer(layer, n_layers):
     return int(layer) % n_layers
 
 
+_WEIGHT_SIZES = weakref.WeakKeyDictionary()  # module -> (per-row, first layer)
+
+
 def _work(module, X):
     """Multiply-adds of one inference batch of ``X`` through ``module``'s
     weight matrices (the first layer's at the rows' mean non-zeros when ``X``
-    is sparse)."""
+    is sparse). The weight sizes are read once per module."""
+    sizes = _WEIGHT_SIZES.get(module)
+    if sizes is None:
+        weights = [p for p in module.parameters() if p.ndim == 2]
+        first = tuple(weights[0].shape) if weights else None
+        sizes = _WEIGHT_SIZES[module] = (sum(w.numel() for w in weights), first)
+    per_row, first = sizes
     rows = min(X.shape[0], engine.INFERENCE_BATCH)
-    weights = [p for p in module.parameters() if p.ndim == 2]
-    per_row = sum(w.numel() for w in weights)
-    if sp.issparse(X) and weights:
-        first = weights[0]
-        per_row += X.nnz / max(X.shape[0], 1) * first.shape[1] - first.numel()
+    if sp.issparse(X) and first is not None:
+        per_row += X.nnz / max(X.shape[0], 1) * first[1] - first[0] * first[1]
     return rows * per_row
 
 

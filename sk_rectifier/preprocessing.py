@@ -42,7 +42,7 @@ class LogCountRatioScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
 
     Attributes
     ----------
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         The factor of each feature, non-negative.
     classes_ : ndarray of shape (n_classes,)
         The class labels seen in ``fit`` (``-1`` excluded).
