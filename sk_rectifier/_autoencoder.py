@@ -97,6 +97,14 @@ class DenoisingAutoencoderTransformer(
     units) instead of O(batch x n_features x units). ``inverse_transform`` and
     ``score`` compute the full reconstruction, O(n_samples x n_features).
 
+    See Also
+    --------
+    RectifierMLPClassifier : Uses a fitted or unfitted autoencoder as
+        ``pretraining``.
+    sklearn.decomposition.TruncatedSVD : A linear unsupervised reduction of
+        sparse text features.
+    sk_rectifier.inspection.activation_sparsity : Exact zeros of the code.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits

@@ -81,6 +81,14 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
     device_ : str
         The device the network lives on.
 
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : scikit-learn's NumPy multi-layer
+        perceptron regressor.
+    RectifierMLPClassifier : The classifier with the same network.
+    DenoisingAutoencoderTransformer : Unsupervised pre-training of the hidden
+        layers.
+
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes

@@ -27,6 +27,10 @@ def get_data_home(data_home=None) -> Path:
     data_home : pathlib.Path
         The folder.
 
+    See Also
+    --------
+    load_mr : A loader that reads from the folder.
+
     Examples
     --------
     >>> from sk_rectifier.datasets import get_data_home
@@ -74,6 +78,11 @@ def load_mr(data_home=None) -> Bunch:
         ``data`` (list of str), ``target`` (ndarray of int, 1 = positive),
         ``target_names`` and ``DESCR``.
 
+    See Also
+    --------
+    fetch_mr : Downloads the corpus when it is missing.
+    load_sst2 : Binary sentiment with a fixed split.
+
     Examples
     --------
     >>> from sk_rectifier.datasets import load_mr
@@ -118,6 +127,11 @@ def load_sst2(data_home=None) -> Bunch:
     data : sklearn.utils.Bunch
         ``train``, ``dev`` and ``test`` Bunches, each with ``data`` (list of
         str) and ``target`` (ndarray of int); plus ``target_names``.
+
+    See Also
+    --------
+    load_sst5 : The same sentences with five-point ratings.
+    load_mr : Movie-review snippets, no fixed split.
 
     Examples
     --------
@@ -179,6 +193,11 @@ def load_fashion_mnist(data_home=None) -> Bunch:
         ``train`` (60,000 images) and ``test`` (10,000) Bunches with ``data``
         (float32 in [0, 1], shape (n, 784)) and ``target`` (int labels 0-9);
         plus ``target_names``.
+
+    See Also
+    --------
+    load_mnist5k : A small MNIST subset.
+    load_digits : scikit-learn's 8x8 digits.
 
     Examples
     --------
@@ -250,6 +269,11 @@ def load_sst5(data_home=None) -> Bunch:
         ``train``, ``dev`` and ``test`` Bunches with ``data`` (list of str) and
         ``target`` (ndarray of int 0-4); plus ``target_names``.
 
+    See Also
+    --------
+    load_sst2 : The binary version.
+    sk_rectifier.RectifierMLPRegressor : Rating regression.
+
     Examples
     --------
     >>> from sk_rectifier.datasets import load_sst5
@@ -274,6 +298,11 @@ def load_digits() -> Bunch:
     -------
     data : sklearn.utils.Bunch
         ``data`` (float32, shape (1797, 64), in [0, 1]) and ``target``.
+
+    See Also
+    --------
+    load_mnist5k : A larger MNIST-like set.
+    sklearn.datasets.load_digits : The underlying data.
 
     Examples
     --------
@@ -324,6 +353,11 @@ def load_mnist5k(data_home=None) -> Bunch:
     data : sklearn.utils.Bunch
         ``data`` (float32 in [0, 1], shape (5000, 784)) and ``target``.
 
+    See Also
+    --------
+    load_digits : Smaller digits bundled with scikit-learn.
+    load_fashion_mnist : Fashion-MNIST.
+
     Examples
     --------
     >>> from sk_rectifier.datasets import load_mnist5k
@@ -367,6 +401,11 @@ def load_rotten_tomatoes(data_home=None) -> Bunch:
     -------
     data : sklearn.utils.Bunch
         ``data`` (list of str), ``target`` (1 = fresh), ``target_names``.
+
+    See Also
+    --------
+    load_mr : The sentence-polarity corpus.
+    load_sst2 : Binary sentiment with a fixed split.
 
     Examples
     --------
@@ -438,6 +477,10 @@ def fetch_mr(data_home=None, *, download_if_missing=True, url=MR_URL) -> Bunch:
     OSError
         When the download fails (for example offline), or the files do not
         match their published SHA-256 checksums.
+
+    See Also
+    --------
+    load_mr : Reads the corpus already on disk.
 
     Examples
     --------

@@ -42,6 +42,11 @@ def activation_sparsity(estimator, X: Any) -> np.ndarray:
     sparsity : ndarray of shape (n_hidden_layers,)
         Fraction of (sample, unit) pairs whose output is exactly 0.
 
+    See Also
+    --------
+    dead_units : The units that are zero on every sample.
+    ActivationHistogramDisplay : The activations' histograms.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -69,6 +74,11 @@ def dead_units(estimator, X: Any) -> list[np.ndarray]:
     -------
     dead : list of ndarray of bool
         One mask per hidden layer, True for a dead unit.
+
+    See Also
+    --------
+    activation_sparsity : The fraction of exact zeros per layer.
+    sk_rectifier.RectifierMLPClassifier.prune : Removes dead units.
 
     Examples
     --------
@@ -105,6 +115,11 @@ class ActivationHistogramDisplay:
         Set by :meth:`plot`.
     axes_ : ndarray of matplotlib Axes
         Set by :meth:`plot`.
+
+    See Also
+    --------
+    activation_sparsity : The fractions of zeros alone.
+    L1SweepDisplay : Sparsity against the L1 penalty.
 
     Examples
     --------
@@ -224,6 +239,11 @@ class L1SweepDisplay:
         classifier, R^2 for a regressor).
     score_name : str, default="accuracy"
         Label of the score axis.
+
+    See Also
+    --------
+    ActivationHistogramDisplay : The activations of one model.
+    activation_sparsity : The fraction of exact zeros per layer.
 
     Examples
     --------

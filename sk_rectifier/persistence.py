@@ -83,7 +83,27 @@ def _classes():
 
 class UnsafeFileError(ValueError):
     """The file is not a valid sk_rectifier model (foreign, altered, or
-    signed with another key)."""
+    signed with another key).
+
+    Raised by :func:`load`, with a message naming the refused field.
+
+    See Also
+    --------
+    load : Loads a model saved by :func:`save`, checking it first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sk_rectifier.persistence import UnsafeFileError, load
+    >>> path = Path(tempfile.mkdtemp()) / "model.safetensors"
+    >>> _ = path.write_bytes(b"not a model")
+    >>> try:
+    ...     load(path)
+    ... except UnsafeFileError as exc:
+    ...     print("refused")
+    refused
+    """
 
 
 def _fail(field, message):

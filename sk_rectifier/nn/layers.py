@@ -38,11 +38,37 @@ class InputLayer(nn.Module):
     weighted sum of weight rows (:func:`torch.nn.functional.embedding_bag`):
     forward and backward cost grow with the batch's non-zeros, and the weight
     gradient is a sparse tensor touching only the rows the batch uses.
+
+    The weight and bias start at zero: the networks built on this layer
+    initialise the weight themselves (Xavier, with the activation's gain).
+
+    Parameters
+    ----------
+    n_features : int
+        Input width (the vocabulary, for text).
+    n_out : int
+        Output width.
+
+    See Also
+    --------
+    RectifierMLP : The network that starts with this layer.
+    LazyAdam : The row-wise optimizer for its sparse weight gradient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_rectifier.nn import InputLayer
+    >>> layer = InputLayer(n_features=5, n_out=3)
+    >>> batch = torch.tensor([[0.0, 1.0, 0.0, 0.0, 2.0]]).to_sparse_csr()
+    >>> layer(batch).shape
+    torch.Size([1, 3])
     """
 
     def __init__(self, n_features: int, n_out: int):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(n_features, n_out))
+        # zeros, not uninitialised memory: the networks that use this layer
+        # draw its weights (Xavier) themselves
+        self.weight = nn.Parameter(torch.zeros(n_features, n_out))
         self.bias = nn.Parameter(torch.zeros(n_out))
         self.batch_rows = None
         self._transposed = None  # (weight version, weight.T contiguous)
@@ -114,6 +140,35 @@ class RectifierMLP(nn.Module):
     layers and units of ``|h|`` for sample ``i``: the activation penalty of
     Glorot, Bordes and Bengio (2011) (zeros when ``track_l1`` is False, which
     spares the computation when the penalty is off).
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    n_outputs : int
+        Number of output scores.
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Units of each hidden layer.
+    activation : {"relu", "softplus", "tanh", "logistic", "identity"}, \
+            default="relu"
+        Hidden activation.
+    dropout : float, default=0.0
+        Dropout rate on hidden activations in training mode.
+
+    See Also
+    --------
+    sk_rectifier.RectifierMLPClassifier : The scikit-learn estimator around
+        this network.
+    InputLayer : Its first layer, dense or sparse input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_rectifier.nn import RectifierMLP
+    >>> net = RectifierMLP(n_features=4, n_outputs=2, hidden_layer_sizes=(8,))
+    >>> logits, l1 = net(torch.rand(3, 4))
+    >>> logits.shape, l1.shape
+    (torch.Size([3, 2]), torch.Size([3]))
     """
 
     def __init__(
@@ -205,6 +260,33 @@ def corrupt(X, kind, level):
     with equal odds; ``gaussian`` adds noise of standard deviation ``level``.
     On a sparse batch only the stored entries are corrupted (the zeros of a
     bag of words stay zeros), so the cost stays O(non-zeros).
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        A dense or sparse CSR batch.
+    kind : {"masking", "salt_and_pepper", "gaussian"}
+        The noise.
+    level : float
+        Its probability (masking, salt and pepper) or standard deviation
+        (gaussian).
+
+    Returns
+    -------
+    corrupted : torch.Tensor
+        A new tensor of the same layout; ``X`` itself when ``level`` is 0.
+
+    See Also
+    --------
+    DenoisingLayer : Corrupts its input with this function in training.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_rectifier.nn import corrupt
+    >>> _ = torch.manual_seed(0)
+    >>> corrupt(torch.ones(2, 4), "masking", 0.5).sum() < 8
+    tensor(True)
     """
     if level == 0:
         return X
@@ -237,6 +319,42 @@ class DenoisingLayer(nn.Module):
     random from the others, whose loss is re-weighted so that the sum over
     features is estimated without bias. A step then costs
     O(batch x distinct features in the batch x units), not O(vocabulary).
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    n_hidden : int
+        Units of the code.
+    activation : str, default="relu"
+        Encoder activation.
+    reconstruction : {"softplus_squared", "sigmoid_cross_entropy", \
+            "linear_squared"}, default="linear_squared"
+        Decoder output activation and per-entry loss.
+    corruption : {"masking", "salt_and_pepper", "gaussian"}, default="masking"
+        Input noise in training (see :func:`corrupt`).
+    corruption_level : float, default=0.0
+        Its level.
+    tied_weights : bool, default=True
+        Decode with the transposed encoder weight.
+    target_scale, target_mean : torch.Tensor, default=None
+        Per-feature affine map of the reconstruction target (used to scale
+        targets into [0, 1] for the cross-entropy reconstruction).
+
+    See Also
+    --------
+    sk_rectifier.DenoisingAutoencoderTransformer : The scikit-learn estimator
+        that stacks these layers.
+    corrupt : The input noise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_rectifier.nn import DenoisingLayer
+    >>> layer = DenoisingLayer(n_features=6, n_hidden=3, corruption_level=0.25)
+    >>> loss, l1 = layer(torch.rand(4, 6))
+    >>> loss.shape, l1.shape
+    (torch.Size([4]), torch.Size([4]))
     """
 
     def __init__(

@@ -15,6 +15,36 @@ class LazyAdam(torch.optim.Optimizer):
     TF-IDF first layer is the batch's distinct features, not the vocabulary.
     Unlike :class:`torch.optim.SparseAdam` it needs no ``sparse_mask`` of the
     dense moments, which makes it several times faster on CPU.
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or dict
+        Parameters to optimize, or parameter groups.
+    lr : float, default=1e-3
+        Step size.
+    betas : tuple of float, default=(0.9, 0.999)
+        Decay rates of the first and second moment estimates.
+    eps : float, default=1e-8
+        Added to the denominator for numerical stability.
+
+    See Also
+    --------
+    LazySGD : The same row-wise update for SGD with momentum.
+    InputLayer : The first layer whose weight gradient is sparse.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_rectifier.nn import InputLayer, LazyAdam
+    >>> layer = InputLayer(n_features=1000, n_out=4)
+    >>> optimizer = LazyAdam([layer.weight], lr=0.1)
+    >>> before = layer.weight.detach().clone()
+    >>> batch = torch.tensor([[0.0] * 999 + [1.0]]).to_sparse_csr()
+    >>> layer(batch).sum().backward()
+    >>> optimizer.step()
+    >>> changed = (layer.weight != before).any(dim=1)
+    >>> int(changed.sum())  # only the row of the feature in the batch
+    1
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -73,7 +103,34 @@ class LazySGD(torch.optim.Optimizer):
     dense, row-wise like :class:`LazyAdam`: a sparse gradient updates, and
     decays the momentum of, only the rows it holds; a dense one updates every
     row as :class:`torch.optim.SGD` does. The momentum buffer stays dense, so
-    batches may switch between sparse and dense."""
+    batches may switch between sparse and dense.
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or dict
+        Parameters to optimize, or parameter groups.
+    lr : float, default=1e-3
+        Step size.
+    momentum : float, default=0.0
+        Momentum factor.
+    nesterov : bool, default=False
+        Nesterov momentum.
+
+    See Also
+    --------
+    LazyAdam : The same row-wise update for Adam.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_rectifier.nn import LazySGD
+    >>> weight = torch.nn.Parameter(torch.ones(3, 2))
+    >>> optimizer = LazySGD([weight], lr=0.5, momentum=0.9)
+    >>> weight.grad = torch.sparse_coo_tensor([[1]], torch.ones(1, 2), (3, 2))
+    >>> optimizer.step()
+    >>> weight.detach()[:, 0]
+    tensor([1.0000, 0.5000, 1.0000])
+    """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False):
         super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov})
