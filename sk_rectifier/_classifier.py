@@ -248,6 +248,7 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,
+        freeze_pretrained: bool = False,
     ):
         super().__init__(**arguments_of(BaseMLP, locals()))
         self.class_weight = class_weight

@@ -220,6 +220,15 @@ PARAMETERS = {
         autoencoder that is already fitted is used as it is; otherwise a clone
         is fitted inside ``fit`` on all of ``X``.{unlabeled}""",
     ),
+    "freeze_pretrained": (
+        "bool",
+        """\
+        Keep the hidden layers that ``pretraining`` initialised fixed while
+        fitting: only the output layer learns. With few labels this keeps the
+        representation the autoencoder learned from every sample, where
+        fine-tuning the whole network on the labeled ones would overwrite it
+        (see the pre-training benchmark). Needs ``pretraining``.""",
+    ),
     "corruption": (
         '{"masking", "salt_and_pepper", "gaussian"}',
         """\

@@ -202,7 +202,9 @@ class _Net(NeuralNet):
         self.scaler_ = torch.amp.GradScaler("cuda") if float16 else None
         if self.sparse_optimizer is None:  # full-batch L-BFGS
             kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
-            self.optimizer_ = self.optimizer(self.module_.parameters(), **kwargs)
+            # (its flat vectors hold only the parameters that train)
+            trained = [p for p in self.module_.parameters() if p.requires_grad]
+            self.optimizer_ = self.optimizer(trained, **kwargs)
             self.sparse_optimizer_ = None
             return self
         # The first layer (module.sparse_parameters()) always has the row-wise
@@ -706,8 +708,10 @@ def _optimizer_params(spec):
     return params
 
 
-def build(spec: Spec) -> NeuralNet:
-    """A new, initialised net for ``spec`` (seed torch around the call)."""
+def build(spec: Spec, init_module=None) -> NeuralNet:
+    """A new, initialised net for ``spec`` (seed torch around the call);
+    ``init_module(module)``, if given, adjusts the new module's weights (and
+    which of them train) before the optimizers are built."""
     net = _Net(
         module=spec.module,
         **{f"module__{k}": v for k, v in spec.module_kwargs.items()},
@@ -726,6 +730,9 @@ def build(spec: Spec) -> NeuralNet:
         verbose=0,
     )
     net.initialize()
+    if init_module is not None:
+        init_module(net.module_)
+        net.initialize_optimizer()  # over the parameters that now train
     if spec.compile:
         compile_dense(net.module_)
     return net

@@ -553,9 +553,7 @@ class TorchEstimatorMixin:
         with torch_seed(seed + rank, device), torch_threads(spec.threads()):
             restart = net is not None and not incremental
             if net is None:
-                net = engine.build(spec)
-                if init_module is not None:
-                    init_module(engine.module(net))
+                net = engine.build(spec, init_module)
             result = engine.train(
                 net,
                 spec,

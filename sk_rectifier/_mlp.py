@@ -58,6 +58,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         "strategy": [StrOptions({"single", "ddp"})],
         "warm_start": ["boolean"],
         "pretraining": [HasMethods(["fit", "transform"]), None],
+        "freeze_pretrained": ["boolean"],
     }
     _saved_attributes = {
         **TorchEstimatorMixin._saved_attributes,
@@ -86,6 +87,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         strategy,
         warm_start,
         pretraining,
+        freeze_pretrained,
         **kw,
     ):
         super().__init__(hidden_layer_sizes, **kw)
@@ -95,6 +97,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
         self.strategy = strategy
         self.warm_start = warm_start
         self.pretraining = pretraining
+        self.freeze_pretrained = freeze_pretrained
 
     # ------------------------------------------------------------- hooks
     def _networks(self):
@@ -114,7 +117,14 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
     def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
         fitted = hasattr(self, "net_")
         warm = self._is_warm(fitted, incremental, classes)
+        if self.freeze_pretrained and self.pretraining is None:
+            raise ValueError(
+                "freeze_pretrained=True keeps the layers that pretraining "
+                "initialised fixed, but pretraining is None."
+            )
         X, y = self._validate_Xy(X, y, reset=not warm, **self._y_rules)
+        if warm:  # the setting may have changed since the network was built
+            self._freeze(engine.module(self.net_))
         if self.pretraining is not None and not warm:
             self.pretraining_ = self._pretrain(X)
         X, y, weights, n_outputs, stratify = self._prepare_targets(
@@ -234,6 +244,16 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             for layer, weight, bias in zip(module.layers, weights[1:], biases[1:]):
                 layer.weight.copy_(torch.from_numpy(weight.T))
                 layer.bias.copy_(torch.from_numpy(bias))
+        self._freeze(module)
+
+    def _freeze(self, module):
+        """Make the hidden layers untrainable (``freeze_pretrained``) or
+        trainable: a parameter without gradient is skipped by the optimizers
+        and by the weight decay."""
+        hidden = [module.input_layer, *module.layers[:-1]]
+        for layer in hidden:
+            for parameter in layer.parameters():
+                parameter.requires_grad_(not self.freeze_pretrained)
 
     # ---------------------------------------------------------- inference
     def _outputs(self, X):

@@ -158,6 +158,7 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         verbose: int = 0,
         warm_start: bool = False,
         pretraining: Any = None,
+        freeze_pretrained: bool = False,
     ):
         super().__init__(**arguments_of(BaseMLP, locals()))
         self.loss = loss

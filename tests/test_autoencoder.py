@@ -248,3 +248,43 @@ def test_early_stopping_on_validation_reconstruction_loss(digits):
     # last n_iter_no_change epochs
     best_before = min(losses[:-2])
     assert all(loss > best_before - 0.5 for loss in losses[-2:])
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_freeze_pretrained_trains_the_output_layer_only(
+    fitted_dae, digits, solver, sparse
+):
+    X, y = digits
+    X = sp.csr_matrix(X) if sparse else X
+    kw = dict(
+        hidden_layer_sizes=(32, 16),
+        pretraining=fitted_dae,
+        max_iter=10,
+        solver=solver,
+        learning_rate_init=0.01,
+        alpha=1e-2,
+        random_state=0,
+    )
+    frozen = RectifierMLPClassifier(freeze_pretrained=True, **kw).fit(X, y)
+    for got, want in zip(frozen.coefs_[:2], fitted_dae.coefs_):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(frozen.intercepts_[:2], fitted_dae.intercepts_):
+        np.testing.assert_array_equal(got, want)
+    tuned = RectifierMLPClassifier(**kw).fit(X, y)
+    assert not np.allclose(tuned.coefs_[0], fitted_dae.coefs_[0])
+    assert not np.allclose(frozen.coefs_[-1], tuned.coefs_[-1])  # the output learned
+    assert frozen.score(X, y) > 0.5
+    if solver == "lbfgs":  # its flat vectors hold the output layer only
+        (group,) = frozen.net_.optimizer_.param_groups
+        assert sum(p.numel() for p in group["params"]) == 16 * 10 + 10
+    # unfrozen on a warm fit: the hidden layers move from there
+    frozen.set_params(freeze_pretrained=False, warm_start=True).fit(X, y)
+    assert not np.allclose(frozen.coefs_[0], fitted_dae.coefs_[0])
+
+
+def test_freeze_pretrained_needs_pretraining(digits):
+    X, y = digits
+    clf = RectifierMLPClassifier((8,), freeze_pretrained=True, max_iter=1)
+    with pytest.raises(ValueError, match="pretraining is None"):
+        clf.fit(X, y)
