@@ -17,18 +17,24 @@ each of ``--seeds`` labeled subsets:
 * ``TF-IDF + TruncatedSVD(300) + LogisticRegression``: the SVD fitted on all
   texts, the regression on the labeled ones (the classic semi-supervised
   baseline);
-* ``RectifierMLPClassifier``, no pre-training, on the labeled texts;
+* ``RectifierMLPClassifier``, no pre-training, on the labeled texts (Adam,
+  early stopping);
 * ``RectifierMLPClassifier(pretraining=DAE)``: the hidden layer starts from
-  the autoencoder's encoder, then the network is fine-tuned on the labeled
-  texts (what ``fit(texts, y_with_minus_ones)`` does in one call; the
-  autoencoder is fitted once here, as the SVD is);
+  the autoencoder's encoder, then the whole network is fine-tuned on the
+  labeled texts (the paper's protocol; what ``fit(texts, y_with_minus_ones)``
+  does in one call; the autoencoder is fitted once here, as the SVD is);
+* the same with ``freeze_pretrained=True, solver="lbfgs"``: the encoder kept
+  as pre-training left it, the output layer fitted to convergence (the
+  library's few-labels recipe);
 * ``DAE features + LogisticRegression``: the autoencoder's code of the
   labeled texts, then a logistic regression.
 
-The logistic regressions choose ``C`` (0.01 to 1000) by 3-fold
-cross-validation on the labeled texts: no test data is used to choose anything.
-Test accuracy, median over the labeled subsets; the target is pre-training
-beating both no pre-training and SVD + LogisticRegression by 2 points.
+The logistic regressions choose ``C`` (0.01 to 1000), and the networks
+without pre-training and with the frozen encoder ``alpha`` (0.001 to 10),
+by 3-fold cross-validation on the labeled texts: no test data is used to
+choose anything. Test accuracy, median over the labeled subsets; the target
+is pre-training (the frozen-encoder recipe) beating both no pre-training and
+SVD + LogisticRegression by 2 points.
 Written to ``benchmarks/results/pretraining.md``.
 
 Run (about 20 minutes on 2 cores)::
@@ -54,13 +60,16 @@ from sk_rectifier import DenoisingAutoencoderTransformer, RectifierMLPClassifier
 from sk_rectifier.datasets import load_mr, load_sst2
 
 HERE = Path(__file__).resolve().parent
-LOGREG, SVD, PLAIN, PRETRAINED, FEATURES = (
+LOGREG, SVD, PLAIN, TUNED, PRETRAINED, FEATURES = (
     "TF-IDF + LogisticRegression",
     "TF-IDF + TruncatedSVD(300) + LogisticRegression",
     "RectifierMLPClassifier, no pre-training",
-    "RectifierMLPClassifier(pretraining=DAE)",
+    "RectifierMLPClassifier(pretraining=DAE), all layers fine-tuned",
+    "RectifierMLPClassifier(pretraining=DAE, freeze_pretrained=True, solver='lbfgs')",
     "DAE features + LogisticRegression",
 )
+#: alpha values the networks choose from by cross-validation on the labels
+ALPHAS = [1e-3, 1e-1, 1.0, 10.0]
 
 
 def load_task(task, data_home, quick):
@@ -134,15 +143,30 @@ def run_task(task, args):
         grid = {"C": [0.1, 10.0] if args.quick else np.logspace(-2, 3, 6)}
         return GridSearchCV(LogisticRegression(max_iter=2000), grid, cv=3)
 
-    scores = {name: [] for name in (LOGREG, SVD, PLAIN, PRETRAINED, FEATURES)}
+    def tuned(model):  # alpha chosen by cross-validation on the labeled texts
+        return GridSearchCV(model, {"alpha": [1.0] if args.quick else ALPHAS}, cv=3)
+
+    def frozen(seed):
+        return RectifierMLPClassifier(
+            hidden_layer_sizes=hidden,
+            pretraining=dae,
+            freeze_pretrained=True,
+            solver="lbfgs",
+            max_iter=args.lbfgs_iter,
+            random_state=seed,
+        )
+
+    names = (LOGREG, SVD, PLAIN, TUNED, PRETRAINED, FEATURES)
+    scores = {name: [] for name in names}
     for seed in range(args.seeds):
         labeled = labeled_subset(y, args.n_labeled, seed)
         rows, y_lab = np.flatnonzero(labeled), y[labeled]
         fits = {
             LOGREG: (logreg().fit(X[rows], y_lab), X_test),
             SVD: (logreg().fit(reduced[rows], y_lab), reduced_test),
-            PLAIN: (classifier(seed).fit(X[rows], y_lab), X_test),
-            PRETRAINED: (classifier(seed, pretraining=dae).fit(X[rows], y_lab), X_test),
+            PLAIN: (tuned(classifier(seed)).fit(X[rows], y_lab), X_test),
+            TUNED: (classifier(seed, pretraining=dae).fit(X[rows], y_lab), X_test),
+            PRETRAINED: (tuned(frozen(seed)).fit(X[rows], y_lab), X_test),
             FEATURES: (logreg().fit(codes[rows], y_lab), codes_test),
         }
         for name, (model, features) in fits.items():
@@ -175,6 +199,7 @@ def main(argv=None):
     parser.add_argument("--dae-epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=0.01, help="classifier's")
     parser.add_argument("--patience", type=int, default=20, help="n_iter_no_change")
+    parser.add_argument("--lbfgs-iter", type=int, default=200, help="frozen's")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (tests)")
     parser.add_argument(
@@ -194,10 +219,13 @@ def main(argv=None):
         f"{args.hidden} rectifier units; autoencoder: masking noise "
         f"{args.corruption}, activation_l1={args.dae_l1:g}, at most "
         f"{args.dae_epochs} epochs with early stopping on its reconstruction; "
-        f"classifiers (with and without pre-training alike): "
+        f"Adam classifiers (with and without pre-training alike): "
         f"learning_rate_init={args.lr}, early stopping on 20% of the labeled "
-        f"texts with n_iter_no_change={args.patience}; logistic regressions "
-        "choose C by cross-validation on the labeled texts. Test accuracy, "
+        f"texts with n_iter_no_change={args.patience}; the frozen encoder's "
+        f"output layer: L-BFGS, at most {args.lbfgs_iter} iterations. The "
+        "logistic regressions choose C, the classifier without pre-training "
+        f"and the frozen one alpha (from {ALPHAS}), by 3-fold "
+        "cross-validation on the labeled texts. Test accuracy, "
         f"median over {args.seeds} labeled subsets (each run listed). Target: "
         "pre-training beats both no pre-training and SVD + LogisticRegression "
         "by 2 points.",
@@ -228,9 +256,9 @@ def main(argv=None):
         margin = median[PRETRAINED] - max(median[PLAIN], median[SVD])
         lines += [
             "",
-            f"Pre-training minus the better of no pre-training and SVD + "
-            f"LogisticRegression: {100 * margin:+.1f} points (target +2.0): "
-            + ("**met**." if margin >= 0.02 else "**not met**."),
+            f"Pre-training (frozen encoder) minus the better of no pre-training "
+            f"and SVD + LogisticRegression: {100 * margin:+.1f} points (target "
+            "+2.0): " + ("**met**." if margin >= 0.02 else "**not met**."),
         ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")

@@ -102,7 +102,7 @@ def test_bench_pretraining_quick(data_home, tmp_path):
     output = tmp_path / "pretraining.md"
     argv = ["--data-home", str(data_home), "--quick", "--seeds", "2"]
     argv += ["--n-labeled", "100", "--hidden", "16", "--dae-epochs", "2"]
-    argv += ["--patience", "3"]
+    argv += ["--patience", "3", "--lbfgs-iter", "5"]
     results = bench.main([*argv, "--output", str(output)])
     assert set(results) == {"mr", "sst2"}
     for scores in results.values():
@@ -110,7 +110,9 @@ def test_bench_pretraining_quick(data_home, tmp_path):
             "TF-IDF + LogisticRegression",
             "TF-IDF + TruncatedSVD(300) + LogisticRegression",
             "RectifierMLPClassifier, no pre-training",
-            "RectifierMLPClassifier(pretraining=DAE)",
+            "RectifierMLPClassifier(pretraining=DAE), all layers fine-tuned",
+            "RectifierMLPClassifier(pretraining=DAE, freeze_pretrained=True, "
+            "solver='lbfgs')",
             "DAE features + LogisticRegression",
         }
         assert all(len(s) == 2 and all(0 <= a <= 1 for a in s) for s in scores.values())
