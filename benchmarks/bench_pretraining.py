@@ -53,6 +53,7 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 
@@ -149,7 +150,7 @@ def run_task(task, args):
     def frozen(seed):
         return RectifierMLPClassifier(
             hidden_layer_sizes=hidden,
-            pretraining=dae,
+            pretraining=FrozenEstimator(dae),  # the search's clones keep it
             freeze_pretrained=True,
             solver="lbfgs",
             max_iter=args.lbfgs_iter,

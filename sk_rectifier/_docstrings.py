@@ -218,7 +218,11 @@ PARAMETERS = {
         layers of this autoencoder (which must have the same
         ``hidden_layer_sizes``), then the whole network is fine-tuned. An
         autoencoder that is already fitted is used as it is; otherwise a clone
-        is fitted inside ``fit`` on all of ``X``.{unlabeled}""",
+        is fitted inside ``fit`` on all of ``X``. A search or a
+        cross-validation clones the estimator, and with it the autoencoder,
+        which is then fitted again on each training fold: to keep an
+        autoencoder fitted beforehand (on unlabeled data, say), pass it as
+        ``sklearn.frozen.FrozenEstimator(autoencoder)``.{unlabeled}""",
     ),
     "freeze_pretrained": (
         "bool",

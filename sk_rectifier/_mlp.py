@@ -8,6 +8,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from sk_rectifier import _engine as engine
@@ -218,8 +219,12 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------- pre-training
     def _pretrain(self, X):
         """Fit (a clone of) the pre-training autoencoder on all of ``X``, or
-        take it as it is if it is fitted; check that it fits this network."""
+        take it as it is if it is fitted (unwrapped from a
+        ``FrozenEstimator``); check that it fits this network."""
         dae = self.pretraining
+        if isinstance(dae, FrozenEstimator):  # kept fitted through clone()
+            dae = dae.estimator
+            check_is_fitted(dae)
         try:
             check_is_fitted(dae)
         except NotFittedError:

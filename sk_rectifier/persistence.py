@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from sk_rectifier._mixin import resolve_device
@@ -146,9 +147,22 @@ def _describe(estimator, tensors, prefix=""):
         params["random_state"] = None  # a RandomState instance is not saved
     if params.get("callbacks"):
         params["callbacks"] = None  # training-time objects: not saved
+    if isinstance(params.get("pretraining"), FrozenEstimator):
+        # saved as the fitted pretraining_ it wraps, and wrapped again on load
+        if tensors is None or params["pretraining"].estimator is not getattr(
+            estimator, "pretraining_", None
+        ):
+            raise TypeError(
+                "a FrozenEstimator pretraining is saved only with the fitted "
+                "model whose pretraining_ it holds; use pickle instead."
+            )
+        params["pretraining"] = None
+        frozen = {"pretraining": {"frozen": True}}  # the JSON marker
+    else:
+        frozen = {}
     description = {
         "class": name,
-        "params": {k: _to_json(v, k) for k, v in params.items()},
+        "params": {k: _to_json(v, k) for k, v in params.items()} | frozen,
     }
     if tensors is None:
         return description
@@ -533,6 +547,9 @@ def _build(description, tensors, prefix, device, used, field="estimator"):
     params = description["params"]
     allowed = set(inspect.signature(cls).parameters)
     _expect_keys(params, f"{field}.params", (), allowed)
+    frozen = params.get("pretraining") == {"frozen": True}  # see _describe
+    if frozen:
+        params = {**params, "pretraining": None}
     values = {k: _parameter(v, f"{field}.params.{k}", k) for k, v in params.items()}
     estimator = cls(**values)
     try:
@@ -578,6 +595,10 @@ def _build(description, tensors, prefix, device, used, field="estimator"):
         if nested.n_features_in_ != estimator.n_features_in_:
             _fail(f"{field}.pretraining_", "fitted on another number of features")
         estimator.pretraining_ = nested
+        if frozen:
+            estimator.pretraining = FrozenEstimator(nested)
+    elif frozen:
+        _fail(f"{field}.params.pretraining", "frozen, but no pretraining_ stored")
 
     states = _stored_networks(tensors, prefix, f"{field} tensors")
     try:

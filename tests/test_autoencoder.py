@@ -288,3 +288,26 @@ def test_freeze_pretrained_needs_pretraining(digits):
     clf = RectifierMLPClassifier((8,), freeze_pretrained=True, max_iter=1)
     with pytest.raises(ValueError, match="pretraining is None"):
         clf.fit(X, y)
+
+
+def test_a_frozen_autoencoder_survives_clone_and_search(fitted_dae, digits):
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = digits
+    clf = RectifierMLPClassifier(
+        hidden_layer_sizes=(32, 16),
+        pretraining=FrozenEstimator(fitted_dae),
+        freeze_pretrained=True,
+        max_iter=3,
+        random_state=0,
+    )
+    search = GridSearchCV(clf, {"alpha": [1e-3, 1e-1]}, cv=2).fit(X, y)
+    best = search.best_estimator_
+    assert best.pretraining_ is fitted_dae  # unwrapped, not refitted
+    np.testing.assert_array_equal(best.coefs_[0], fitted_dae.coefs_[0])
+    # without the wrapper, the search's clone refits the autoencoder
+    plain = GridSearchCV(
+        clf.set_params(pretraining=fitted_dae), {"alpha": [1e-3]}, cv=2
+    )
+    refitted = plain.fit(X, y).best_estimator_.pretraining_
+    assert refitted is not fitted_dae

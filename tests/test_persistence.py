@@ -698,3 +698,35 @@ def test_callbacks_are_saved_as_none(tmp_path):
     loaded = load(tmp_path / "m.safetensors")
     assert loaded.callbacks is None
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_a_frozen_pretraining_round_trips_and_its_marker_is_checked(tmp_path):
+    from sklearn.frozen import FrozenEstimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dae = DenoisingAutoencoderTransformer((8,), max_iter=2, random_state=0)
+        dae.fit(X)
+        clf = RectifierMLPClassifier(
+            (8,), pretraining=FrozenEstimator(dae), freeze_pretrained=True, max_iter=2
+        )
+        clf.fit(X, Y)
+        other = clone(clf).set_params(pretraining=FrozenEstimator(clone(dae).fit(X)))
+    with pytest.raises(TypeError, match="FrozenEstimator"):  # not its pretraining_
+        save(
+            other.fit(X, Y).set_params(pretraining=FrozenEstimator(dae)), tmp_path / "o"
+        )
+    path = tmp_path / "m.safetensors"
+    save(clf, path)
+    loaded = load(path)
+    assert isinstance(loaded.pretraining, FrozenEstimator)
+    assert loaded.pretraining.estimator is loaded.pretraining_
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    # the marker without the fitted autoencoder it stands for is refused
+    metadata, tensors = _read(path)
+    header = json.loads(metadata[FORMAT])
+    del header["estimator"]["pretraining_"]
+    tensors = {k: v for k, v in tensors.items() if ".pretraining_." not in k}
+    _write(path, header, tensors)
+    with pytest.raises(UnsafeFileError, match="params.pretraining"):
+        load(path)
