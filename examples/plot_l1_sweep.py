@@ -9,7 +9,7 @@ refits one network per strength on MR movie-review snippets (TF-IDF
 uni+bigrams) and plots held-out accuracy and exact sparsity.
 
 By default 3,000 snippets, 32 hidden units and a larger step size; ``--full``
-uses all of MR and the library's text recipe (64 units).
+uses all of MR and the network of the library's text recipe (64 units).
 """
 
 import argparse

@@ -10,7 +10,7 @@ sparsity of each candidate is read from a refitted model.
 
 By default a quick run (2,500 MR snippets, 16 hidden units, a larger step
 size, as a small training set stops early otherwise); ``--full`` runs all of
-MR with the library's text recipe.
+MR with the network of the library's text recipe.
 """
 
 import argparse
