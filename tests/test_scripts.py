@@ -2,6 +2,7 @@
 
 import importlib.util
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,7 @@ def test_bench_pretraining_quick(data_home, tmp_path):
     bench = _load("bench_pretraining")
     output = tmp_path / "pretraining.md"
     argv = ["--data-home", str(data_home), "--quick", "--seeds", "2"]
-    argv += ["--n-labeled", "100", "--hidden", "16", "--dae-epochs", "2"]
+    argv += ["--n-labeled", "100", "--hidden", "8", "16", "--dae-epochs", "2"]
     argv += ["--patience", "3", "--lbfgs-iter", "5"]
     results = bench.main([*argv, "--output", str(output)])
     assert set(results) == {"mr", "sst2"}
@@ -119,6 +120,9 @@ def test_bench_pretraining_quick(data_home, tmp_path):
     text = output.read_text()
     assert "## MR" in text and "## SST2" in text and "unlabeled MR snippets" in text
     assert text.count("(target +2.0)") == 2
+    assert text.count("8 units: ") == 2 and text.count("16 units: ") == 2
+    chosen = re.findall(r"search chose 8 units (\d+) times, 16 units (\d+) times", text)
+    assert [int(a) + int(b) for a, b in chosen] == [2, 2]  # one choice per seed
 
 
 @pytest.mark.slow
