@@ -115,6 +115,10 @@ class RectifierMLPClassifier(ClassifierMixin, BaseMLP):
         Number of epochs run (accumulated over warm starts and partial fits).
     loss_curve_ : list of float
         Training loss (penalties included) at each epoch.
+    loss_ : float
+        Training loss of the last epoch (``loss_curve_[-1]``); the
+        penalties count only the weights that train (not the layers
+        ``freeze_pretrained`` keeps fixed).
     best_loss_ : float or None
         Minimum training loss; None with ``early_stopping``.
     validation_scores_ : list of float or None

@@ -318,11 +318,13 @@ class _Net(NeuralNet):
         if self.activation_l1:
             loss = loss + self.activation_l1 * l1
         if self.alpha and self.sparse_optimizer_ is None:
-            # L-BFGS has no weight decay: the whole penalty, with autograd
+            # L-BFGS has no weight decay: the whole penalty, with autograd, on
+            # the weights that train (a frozen layer's would only add a large
+            # constant: float32 precision lost, and time)
             squares = sum(
                 p.pow(2).sum()
                 for name, p in self.module_.named_parameters()
-                if not name.endswith("bias")
+                if p.requires_grad and not name.endswith("bias")
             )
             loss = loss + 0.5 * self.alpha * squares / total
         elif self.alpha and not self.data_parallel:  # (else: _reduce_gradients)
@@ -438,10 +440,15 @@ def _optimizers(net):
     return [o for o in (net.optimizer_, net.sparse_optimizer_) if o is not None]
 
 
-def _module_state(module, into=None):
+def _module_state(module, into=None, trainable=False):
     """A copy of the module's state (copied into ``into``'s tensors when
-    given, which spares the allocation)."""
+    given, which spares the allocation). With ``trainable``, only what
+    training can change: frozen parameters (``freeze_pretrained``) are left
+    out, so restore it with ``load_state_dict(state, strict=False)``."""
     state = module.state_dict()
+    if trainable:
+        frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
+        state = {k: v for k, v in state.items() if k not in frozen}
     if into is None:
         return {k: v.detach().clone() for k, v in state.items()}
     for key, value in state.items():
@@ -456,6 +463,7 @@ def _finite(module):
     return all(
         bool(torch.isfinite(p.sum())) or bool(torch.isfinite(p).all())
         for p in module.parameters()
+        if p.requires_grad  # a frozen one was checked when it was trained
     )
 
 
@@ -475,7 +483,7 @@ class _Guard(Callback):
     """
 
     def on_train_begin(self, net, **kwargs):
-        self.snapshot_ = _module_state(net.module_)
+        self.snapshot_ = _module_state(net.module_, trainable=True)
         self.in_epoch_ = self.after_commit_ = False
         self.event_ = None
         self.committed_ = 0  # epochs completed in this call
@@ -493,12 +501,12 @@ class _Guard(Callback):
 
     def commit(self, net):
         """The epoch is complete: its weights are the ones to keep."""
-        self.snapshot_ = _module_state(net.module_, into=self.snapshot_)
+        self.snapshot_ = _module_state(net.module_, self.snapshot_, trainable=True)
         self.in_epoch_ = False
         self.committed_ += 1
 
     def _restore(self, net):
-        net.module_.load_state_dict(self.snapshot_)
+        net.module_.load_state_dict(self.snapshot_, strict=False)
         for optimizer in _optimizers(net):
             optimizer.state.clear()
 
@@ -635,7 +643,9 @@ class _Stopping(Callback):
         if value < self.best_:
             self.best_, self.best_epoch_ = value, len(net.history)
             if self.restore_best:
-                self.best_weights_ = _module_state(net.module_, self.best_weights_)
+                self.best_weights_ = _module_state(
+                    net.module_, self.best_weights_, trainable=True
+                )
         if self.no_improvement_count_ <= self.n_iter_no_change:
             return
         lr = net.optimizer_.param_groups[0]["lr"]
@@ -652,7 +662,7 @@ class _Stopping(Callback):
 
     def on_train_end(self, net, **kwargs):
         if self.best_weights_ is not None and self.best_epoch_ != len(net.history):
-            net.module_.load_state_dict(self.best_weights_)
+            net.module_.load_state_dict(self.best_weights_, strict=False)
         self.best_weights_ = None  # no tensors left in callbacks
 
 

@@ -333,6 +333,13 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             return self._forward_sparse(self.net_, X, activations)
         return self._forward(self.net_, X, activations)
 
+    @property
+    def loss_(self) -> float:
+        """Training loss of the last epoch, penalties included
+        (``loss_curve_[-1]``), as scikit-learn's ``loss_``."""
+        check_is_fitted(self, "net_")
+        return self.loss_curve_[-1]
+
     # ------------------------------------------------------- weights as numpy
     @property
     def coefs_(self) -> list[np.ndarray]:

@@ -66,6 +66,10 @@ class RectifierMLPRegressor(RegressorMixin, BaseMLP):
         Epochs run.
     loss_curve_ : list of float
         Training loss at each epoch.
+    loss_ : float
+        Training loss of the last epoch (``loss_curve_[-1]``); the
+        penalties count only the weights that train (not the layers
+        ``freeze_pretrained`` keeps fixed).
     best_loss_ : float or None
         Minimum training loss; None with ``early_stopping``.
     validation_scores_ : list of float or None

@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import log_softmax
 from sklearn.datasets import load_digits
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -281,6 +282,31 @@ def test_freeze_pretrained_trains_the_output_layer_only(
     # unfrozen on a warm fit: the hidden layers move from there
     frozen.set_params(freeze_pretrained=False, warm_start=True).fit(X, y)
     assert not np.allclose(frozen.coefs_[0], fitted_dae.coefs_[0])
+
+
+def test_frozen_layers_are_not_penalised(fitted_dae, digits):
+    # L-BFGS on a frozen encoder minimises the output layer's objective: the
+    # data loss plus the L2 penalty of the output weights only (a frozen
+    # layer's penalty would be a large constant that costs float32 precision)
+    X, y = digits
+    alpha = 1.0
+    clf = RectifierMLPClassifier(
+        hidden_layer_sizes=(32, 16),
+        pretraining=fitted_dae,
+        freeze_pretrained=True,
+        solver="lbfgs",
+        alpha=alpha,
+        max_iter=500,
+        tol=1e-9,
+        random_state=0,
+    ).fit(X, y)
+    W, b = clf.coefs_[-1], clf.intercepts_[-1]
+    log_proba = log_softmax(clf.hidden_activations(X) @ W + b, axis=1)
+    data = -log_proba[np.arange(len(y)), np.searchsorted(clf.classes_, y)].mean()
+    objective = data + 0.5 * alpha * (W**2).sum() / len(y)
+    np.testing.assert_allclose(clf.loss_, objective, rtol=1e-4)
+    everything = 0.5 * alpha * sum((w**2).sum() for w in clf.coefs_) / len(y)
+    assert everything - 0.5 * alpha * (W**2).sum() / len(y) > 1e-2  # would show
 
 
 def test_freeze_pretrained_needs_pretraining(digits):

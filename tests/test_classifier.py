@@ -47,6 +47,7 @@ def test_fit_predict_attributes(fitted, blobs):
     assert isinstance(fitted.coefs_[0], np.ndarray)
     assert fitted.validation_scores_ is None and fitted.best_validation_score_ is None
     assert fitted.best_loss_ == min(fitted.loss_curve_)
+    assert fitted.loss_ == fitted.loss_curve_[-1]
     proba = fitted.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_allclose(np.log(proba), fitted.predict_log_proba(X), atol=1e-10)

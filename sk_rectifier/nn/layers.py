@@ -242,10 +242,17 @@ class RectifierMLP(nn.Module):
         """Return ``(rowwise, dense)``: the sum of squared weights of the first
         layer, with autograd (only the rows the last training batch used when
         it was sparse: lazy decay); and of the other weight matrices, without
-        autograd (their decay is the optimizer's)."""
+        autograd (their decay is the optimizer's). Frozen weights (no
+        gradient: ``freeze_pretrained``) are not penalised and not counted."""
         rows = self.input_layer.batch_rows
         first = self.input_layer.weight if rows is None else rows
-        return first.pow(2).sum(), _squared_norm(lay.weight for lay in self.layers)
+        rowwise = (
+            first.pow(2).sum()
+            if self.input_layer.weight.requires_grad
+            else torch.zeros(())
+        )
+        dense = (lay.weight for lay in self.layers if lay.weight.requires_grad)
+        return rowwise, _squared_norm(dense)
 
 
 #: Reconstruction strategies: output activation and per-entry loss.
