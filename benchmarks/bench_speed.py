@@ -253,11 +253,17 @@ def fashion_data(quick):
     return f"Fashion-MNIST {n_train} x 784 dense", X, y, X_test, y_test
 
 
+def _mib(mib):
+    return "n/a" if mib is None else f"{mib:.0f}"
+
+
 def _arch(hidden):
     return f"{len(hidden)}x{hidden[0]}" if len(set(hidden)) == 1 else str(hidden)
 
 
-def training_and_inference(data, hidden, epochs, repeats, busy_repeats, busy):
+def training_and_inference(
+    data, hidden, epochs, repeats, busy_repeats, busy, memory=True
+):
     """Rows of the training, inference and busy-machine sections for a case."""
     name, X, y, X_test, y_test = data
     case = f"{name}, {_arch(hidden)}"
@@ -267,9 +273,11 @@ def training_and_inference(data, hidden, epochs, repeats, busy_repeats, busy):
     for label, factory in factories.items():
         print(f"  {case} / {label} ...", end=" ", flush=True)
         sec, model = fit_timed(factory, X, y, repeats)
-        mib = peak_memory_mib(label, hidden, epochs, X, y)
+        mib = peak_memory_mib(label, hidden, epochs, X, y) if memory else None
         accuracy = float(np.mean(model.predict(X_test) == y_test))
-        print(f"{sec:.3f} s/epoch, {mib:.0f} MiB, accuracy {accuracy:.4f}", flush=True)
+        print(
+            f"{sec:.3f} s/epoch, {_mib(mib)} MiB, accuracy {accuracy:.4f}", flush=True
+        )
         train.append(
             {"case": case, "model": label, "s_per_epoch": sec, "peak_mib": mib}
             | {"accuracy": accuracy}
@@ -411,7 +419,7 @@ def to_markdown(sections, meta):
         lines.append(
             f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} "
             f"| {r.get('s_per_epoch_vs_sklearn', float('nan')):.1f}x "
-            f"| {r['peak_mib']:.0f} | {r['accuracy']:.4f} |"
+            f"| {_mib(r['peak_mib'])} | {r['accuracy']:.4f} |"
         )
     lines += [
         "",
@@ -482,6 +490,12 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (tests)")
     parser.add_argument(
+        "--no-memory",
+        dest="memory",
+        action="store_false",
+        help="skip the peak-memory fits (each needs a fresh interpreter)",
+    )
+    parser.add_argument(
         "--device", default="cpu", help="device of ours and plain skorch (cuda)"
     )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "speed.md")
@@ -507,31 +521,20 @@ def main(argv=None):
     train, infer, loaded = [], [], []
     print("sparse case")
     mr = mr_data(args.data_home, args.quick)
-    hidden = (8,) if args.quick else (100,)
-    for part, rows in zip(
-        (train, infer, loaded),
-        training_and_inference(
-            mr, hidden, args.epochs, args.repeats, args.busy_repeats, args.busy
-        ),
-    ):
-        part += rows
-    print("dense cases")
+    cases = [(mr, (8,) if args.quick else (100,), args.epochs, args.busy)]
     fashion = fashion_data(args.quick)
     if fashion is not None:
         for hidden in [(16,)] if args.quick else [(1000, 1000, 1000), (100,)]:
             busy = args.busy if hidden == (100,) or args.quick else 0
-            for part, rows in zip(
-                (train, infer, loaded),
-                training_and_inference(
-                    fashion,
-                    hidden,
-                    args.dense_epochs,
-                    args.repeats,
-                    args.busy_repeats,
-                    busy,
-                ),
-            ):
-                part += rows
+            cases.append((fashion, hidden, args.dense_epochs, busy))
+    for i, (data, hidden, epochs, busy) in enumerate(cases):
+        if i == 1:
+            print("dense cases")
+        rows = training_and_inference(
+            data, hidden, epochs, args.repeats, args.busy_repeats, busy, args.memory
+        )
+        for part, part_rows in zip((train, infer, loaded), rows):
+            part += part_rows
     print("autoencoder")
     dae = autoencoder_rows(mr, 1 if args.quick else 2, args.quick)
     _ratios(train, "s_per_epoch", higher_is_better=False)
