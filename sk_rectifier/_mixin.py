@@ -40,6 +40,35 @@ _X_RULES = {
     "dtype": (np.float64, np.float32),
 }
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _valid_as_is(estimator, X):
+    """Whether ``validate_data(estimator, X, reset=False, **_X_RULES)`` would
+    return ``X`` itself without a warning: a C-ordered float ndarray or a
+    float CSR matrix (or array), of exact type, with at least one row, the
+    fitted number of columns and only finite values, for an estimator fitted
+    without feature names. Anything else takes ``validate_data``, with its
+    conversions and error messages. A one-row ``predict`` is dominated by
+    ``validate_data``'s inspection of the input's type (whether it is a
+    dataframe), which this check makes by ``type`` alone."""
+    if type(X) is np.ndarray:
+        ok = X.ndim == 2 and X.flags.c_contiguous
+        values = X
+    elif type(X) in (sp.csr_matrix, sp.csr_array):
+        ok, values = True, X.data
+    else:
+        return False
+    ok = ok and X.dtype in _FLOATS and X.shape[0] > 0
+    ok = ok and X.shape[1] == estimator.n_features_in_
+    ok = ok and not hasattr(estimator, "feature_names_in_")
+    if not ok:
+        return False
+    # a finite sum means finite values (an overflowing sum takes the slow path)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(values.sum()))
+
+
 #: files whose frames are the library's, not the user's (for warnings)
 _INTERNAL = tuple(
     str(Path(module.__file__).parent)
@@ -756,6 +785,8 @@ class TorchEstimatorMixin:
 
     def _checked_X(self, X):
         check_is_fitted(self)
+        if _valid_as_is(self, X):  # what validate_data would return unchanged
+            return as_float32(X, copy=False)
         return self._validate_X(X, reset=False, copy=False)
 
     # ---------------------------------------------------------- persistence

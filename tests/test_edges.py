@@ -67,6 +67,89 @@ def test_values_beyond_float32_are_refused_naming_the_column(name, sparse, data)
     np.testing.assert_array_equal(est.hidden_activations(X), before)
 
 
+def _inputs(X):
+    """Inputs of every kind ``predict`` meets: those that pass as they are,
+    and those ``validate_data`` must convert or refuse."""
+    unsorted = sp.csr_matrix(X[:5])
+    unsorted.indices = unsorted.indices[::-1].copy()  # one row's worth reversed
+    unsorted.data = unsorted.data[::-1].copy()
+    read_only = X[:5].copy()
+    read_only.flags.writeable = False
+    nan, inf = X[:5].copy(), X[:5].copy()
+    nan[1, 1], inf[2, 0] = np.nan, np.inf
+    return {
+        "float64": X[:5],
+        "float32": X[:5].astype(np.float32),
+        "one row": X[3:4],
+        "Fortran order": np.asfortranarray(X[:5]),
+        "read-only": read_only,
+        "a column short": np.ascontiguousarray(X[:5, :-1]),
+        "CSR a column short": sp.csr_matrix(X[:5, :-1]),
+        "no rows": X[:0],
+        "1-d": X[0],
+        "list": X[:5].tolist(),
+        "integers": (10 * X[:5]).astype(int),
+        "CSR": sp.csr_matrix(X[:5]),
+        "CSR float32": sp.csr_matrix(X[:5], dtype=np.float32),
+        "CSR array": sp.csr_array(X[:5]),
+        "CSR unsorted": unsorted,
+        "CSC": sp.csc_matrix(X[:5]),
+        "NaN": nan,
+        "infinity": inf,
+        "CSR NaN": sp.csr_matrix(nan),
+        "beyond float32": np.full((5, X.shape[1]), 3e38),
+        "sum beyond float64": np.full((5, X.shape[1]), 1e308),
+    }
+
+
+def _outcome(est, method, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = _call(est, method, X, y[: np.shape(X)[0]])
+        except Exception as exc:  # noqa: BLE001 - compared as a value
+            out = (type(exc), str(exc))
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "dataframe"])
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_inputs_that_skip_validate_data_give_what_it_would(
+    name, frame, data, monkeypatch
+):
+    """Inputs already valid skip ``validate_data``'s type inspection; every
+    input gives the same outputs, errors and warnings either way."""
+    from sk_rectifier import _mixin
+
+    X, y = data
+    fit_X = X
+    if frame:
+        pd = pytest.importorskip("pandas")
+        fit_X = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = _fit(ESTIMATORS[name](), fit_X, y)
+    skipped = []
+    checked = _mixin._valid_as_is
+
+    def spy(estimator, X):
+        skipped.append(checked(estimator, X))
+        return skipped[-1]
+
+    for kind, X_in in _inputs(X).items():
+        for method in _methods(est):
+            monkeypatch.setattr(_mixin, "_valid_as_is", spy)
+            fast, fast_warnings = _outcome(est, method, X_in, y)
+            monkeypatch.setattr(_mixin, "_valid_as_is", lambda est, X: False)
+            slow, slow_warnings = _outcome(est, method, X_in, y)
+            assert fast_warnings == slow_warnings, (kind, method)
+            if isinstance(slow, tuple):
+                assert fast == slow, (kind, method)
+            else:
+                np.testing.assert_array_equal(fast, slow, err_msg=f"{kind} {method}")
+    # the check lets the plain inputs through, and only them
+    assert any(skipped) != frame
+    assert sum(skipped) == (0 if frame else 9 * len(_methods(est)))
+
+
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_outputs_are_never_nan(name, data):
     X, y = data
