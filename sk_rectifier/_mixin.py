@@ -53,14 +53,13 @@ def _valid_as_is(estimator, X):
     ``validate_data``'s inspection of the input's type (whether it is a
     dataframe), which this check makes by ``type`` alone."""
     if type(X) is np.ndarray:
-        ok = X.ndim == 2 and X.flags.c_contiguous
-        values = X
-    elif type(X) in (sp.csr_matrix, sp.csr_array):
+        ok, values = X.flags.c_contiguous, X
+    elif type(X) in (sp.csr_matrix, sp.csr_array):  # a csr_array may be 1-d
         ok, values = True, X.data
     else:
         return False
-    ok = ok and X.dtype in _FLOATS and X.shape[0] > 0
-    ok = ok and X.shape[1] == estimator.n_features_in_
+    ok = ok and X.ndim == 2 and X.dtype in _FLOATS and X.shape[0] > 0
+    ok = ok and X.shape[1] == getattr(estimator, "n_features_in_", None)
     ok = ok and not hasattr(estimator, "feature_names_in_")
     if not ok:
         return False
