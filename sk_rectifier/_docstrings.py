@@ -197,7 +197,8 @@ PARAMETERS = {
         the same weights -- those of a one-process fit on the same batches, to
         float rounding (with ``dropout``, each process draws the masks of its
         own share). Save or pickle the model on one process (rank 0); it
-        predicts anywhere. An interrupt stops the whole fit. Needs the
+        predicts anywhere. An interrupt stops the whole fit. End the script
+        with ``torch.distributed.destroy_process_group()``. Needs the
         ``distributed`` extra; not with ``"lbfgs"`` or ``precision="float16"``.""",
     ),
     "verbose": (

@@ -37,6 +37,9 @@ SCRIPT = textwrap.dedent(
         if rank == 0:
             with open(f"{sys.argv[1]}/{mode}.pkl", "wb") as f:
                 pickle.dump(clf, f)
+    # as torch asks of every script: without it, gloo's threads may still hold
+    # work at interpreter exit and abort the process (SIGABRT, now and then)
+    dist.destroy_process_group()
     """
 )
 
