@@ -65,6 +65,11 @@ def _chars(ngram_range=(1, 5), min_df=1):
     )
 
 
+def _words_chars(ngram_range=(1, 5), min_df=1):
+    """Word uni+bigrams and character n-grams side by side (one matrix)."""
+    return make_union(_tfidf(), _chars(ngram_range, min_df))
+
+
 def _network(**kwargs):
     return RectifierMLPClassifier(**{**TEXT_RECIPE, "random_state": 0, **kwargs})
 
@@ -99,14 +104,14 @@ CANDIDATES = {
         _chars(), _network()
     ),
     "words + chars 1-5 -> LogCountRatioScaler -> relu TEXT_RECIPE": lambda: _scaled(
-        make_union(_tfidf(), _chars()), _network()
+        _words_chars(), _network()
     ),
     "words + chars 2-5 (min_df=2) -> LogCountRatioScaler -> relu TEXT_RECIPE": (
-        lambda: _scaled(make_union(_tfidf(), _chars((2, 5), 2)), _network())
+        lambda: _scaled(_words_chars((2, 5), 2), _network())
     ),
     "words + chars 1-5 -> LogCountRatioScaler -> vote of 5 TEXT_RECIPE networks "
     "(seeds 0-4)": lambda: _scaled(
-        make_union(_tfidf(), _chars()),
+        _words_chars(),
         VotingClassifier(
             [(f"seed{seed}", _network(random_state=seed)) for seed in range(5)],
             voting="soft",
@@ -141,7 +146,7 @@ PEERS = {
         _tfidf(), LogisticRegression(C=10, max_iter=2000)
     ),
     "words + chars 1-5 LogCountRatioScaler LogisticRegression": lambda: _scaled(
-        make_union(_tfidf(), _chars()), LogisticRegression(C=10, max_iter=2000)
+        _words_chars(), LogisticRegression(C=10, max_iter=2000)
     ),
 }
 

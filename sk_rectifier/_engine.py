@@ -36,6 +36,12 @@ OPTIMIZERS = {
 INFERENCE_BATCH = 4096
 
 
+def padded_rows(rows):
+    """The rows an inference batch of ``rows`` rows is computed with: zero
+    rows pad it to a multiple of 8 (at least 8), see :func:`predict`."""
+    return -(-max(rows, 1) // 8) * 8
+
+
 @dataclass
 class Spec:
     """Everything the engine needs from an estimator to build and train."""
@@ -956,7 +962,7 @@ def predict(
         for start in range(0, max(n, 1), batch_size):
             chunk = X if n <= batch_size else X[start : start + batch_size]
             rows = chunk.shape[0]
-            batch = to_tensor(chunk, n_rows=-(-max(rows, 1) // 8) * 8)
+            batch = to_tensor(chunk, n_rows=padded_rows(rows))
             with autocast(device, precision):
                 out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):

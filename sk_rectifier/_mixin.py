@@ -262,7 +262,7 @@ def _work(module, X):
         first = tuple(weights[0].shape) if weights else None
         sizes = _WEIGHT_SIZES[module] = (sum(w.numel() for w in weights), first)
     per_row, first = sizes
-    rows = -(-min(X.shape[0], engine.INFERENCE_BATCH) // 8) * 8
+    rows = engine.padded_rows(min(X.shape[0], engine.INFERENCE_BATCH))
     if sp.issparse(X) and first is not None:
         per_row += X.nnz / max(X.shape[0], 1) * first[1] - first[0] * first[1]
     return rows * per_row
