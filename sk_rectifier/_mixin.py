@@ -141,6 +141,13 @@ def _data_parallel(estimator, device, seed):
             "strategy='ddp' does not support precision='float16' (its gradient "
             "scaler); use precision='bfloat16'."
         )
+    # torch.distributed.nn binds the default group into its functions' default
+    # arguments when first imported (torch.optim imports it on the first
+    # optimizer): imported after the group exists, it keeps the group alive
+    # past destroy_process_group(), and gloo's threads then meet the
+    # interpreter's exit (an occasional SIGABRT). Imported first, it binds None.
+    import torch.distributed.nn  # noqa: F401
+
     # gloo for CPU processes, NCCL (one GPU each) for CUDA ones
     state = PartialState(cpu=not device.startswith("cuda"))
     if estimator.device == "auto":

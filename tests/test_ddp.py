@@ -21,7 +21,7 @@ pytest.importorskip("accelerate")
 
 SCRIPT = textwrap.dedent(
     """
-    import pickle, sys, warnings
+    import os, pickle, sys, warnings
     import numpy as np, scipy.sparse as sp, torch.distributed as dist
     warnings.simplefilter("ignore")
     sys.path.insert(0, sys.argv[3])
@@ -40,6 +40,13 @@ SCRIPT = textwrap.dedent(
     # as torch asks of every script: without it, gloo's threads may still hold
     # work at interpreter exit and abort the process (SIGABRT, now and then)
     dist.destroy_process_group()
+    # ... and it ends them: nothing (torch.distributed.nn's default arguments,
+    # bound on import) may keep the group alive
+    tasks = "/proc/self/task"  # (Linux)
+    if os.path.isdir(tasks):
+        names = [open(f"{tasks}/{t}/comm").read() for t in os.listdir(tasks)]
+        with open(f"{sys.argv[1]}/threads{rank}.txt", "w") as f:
+            f.write("".join(names))
     """
 )
 
@@ -93,6 +100,11 @@ def _torchrun(tmp_path, n_processes, modes, device="cpu"):
 @pytest.mark.slow
 def test_two_processes_train_one_model(tmp_path):
     _torchrun(tmp_path, 2, "dense,sparse,tail")  # one launch for all
+    for rank in (0, 1) if sys.platform == "linux" else ():
+        # destroy_process_group() ended gloo's threads
+        threads = (tmp_path / f"threads{rank}.txt").read_text().split()
+        assert "python" in threads
+        assert not [name for name in threads if "gloo" in name], threads
     for mode in ("dense", "sparse", "tail"):
         ranks = [np.load(tmp_path / f"{mode}{r}.npz") for r in (0, 1)]
         for key in ranks[0].files:  # the same weights on both ranks, bit for bit
