@@ -1,8 +1,11 @@
+import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
-from sk_rectifier._data import ArrayDataset, as_float32
-from sk_rectifier.nn import LazyAdam, RectifierMLP
+from sk_rectifier._data import ArrayDataset, as_float32, to_tensor
+from sk_rectifier.nn import InputLayer, LazyAdam, LazySGD, RectifierMLP
+from sk_rectifier.nn.optim import _wide, put_rows, take_rows
 
 
 def test_sparse_and_dense_batches_give_the_same_forward():
@@ -26,20 +29,21 @@ def test_l1_output_is_the_sum_of_hidden_magnitudes():
     torch.testing.assert_close(l1, sum(h.abs().sum(1) for h in hidden))
 
 
-def test_lazy_adam_matches_adam_on_the_rows_it_sees():
+@pytest.mark.parametrize("width", [3, 8])  # 8: rows copied as 16-byte elements
+def test_lazy_adam_matches_adam_on_the_rows_it_sees(width):
     torch.manual_seed(0)
-    dense = torch.nn.Parameter(torch.randn(6, 3))
+    dense = torch.nn.Parameter(torch.randn(6, width))
     lazy = torch.nn.Parameter(dense.detach().clone())
     initial = dense.detach().clone()
     adam = torch.optim.Adam([dense], lr=0.1)
     lazy_adam = LazyAdam([lazy], lr=0.1)
     for _ in range(5):
-        grad = torch.randn(6, 3)
+        grad = torch.randn(6, width)
         grad[[1, 4]] = 0.0  # rows absent from the "batch"
         dense.grad = grad.clone()
         rows = torch.tensor([0, 2, 3, 5])
         lazy.grad = torch.sparse_coo_tensor(
-            rows[None], grad[rows], (6, 3), check_invariants=False
+            rows[None], grad[rows], (6, width), check_invariants=False
         )
         adam.step()
         lazy_adam.step()
@@ -47,3 +51,93 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees():
     torch.testing.assert_close(lazy.detach()[seen], dense.detach()[seen])
     # rows absent from every gradient are never touched
     torch.testing.assert_close(lazy.detach()[[1, 4]], initial[[1, 4]])
+
+
+def test_lazy_sgd_matches_sgd_on_the_rows_it_sees():
+    torch.manual_seed(0)
+    dense = torch.nn.Parameter(torch.randn(6, 8))
+    lazy = torch.nn.Parameter(dense.detach().clone())
+    sgd = torch.optim.SGD([dense], lr=0.1, momentum=0.9, nesterov=True)
+    lazy_sgd = LazySGD([lazy], lr=0.1, momentum=0.9, nesterov=True)
+    rows = torch.tensor([0, 2, 3, 5])
+    for _ in range(5):
+        grad = torch.zeros(6, 8)
+        grad[rows] = torch.randn(4, 8)
+        dense.grad = grad.clone()
+        lazy.grad = torch.sparse_coo_tensor(
+            rows[None], grad[rows], (6, 8), check_invariants=False
+        )
+        sgd.step()
+        lazy_sgd.step()
+    torch.testing.assert_close(lazy.detach()[rows], dense.detach()[rows])
+
+
+def _bits(tensor):
+    return tensor.contiguous().view(torch.uint8)
+
+
+@pytest.mark.parametrize(
+    "make, wide",
+    [
+        (lambda: torch.randn(50, 8), True),
+        (lambda: torch.randn(50, 4, dtype=torch.float64), True),
+        (lambda: torch.randn(51, 8)[1:], True),  # offset of 32 bytes
+        (lambda: torch.randn(50, 3), False),  # 12-byte rows
+        (lambda: torch.randn(50 * 8 + 1)[1:].view(50, 8), False),  # misaligned
+        (lambda: torch.randn(8, 50).T, False),  # not contiguous
+        (lambda: torch.randn(50, 8, dtype=torch.bfloat16), True),
+    ],
+)
+def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
+    """take_rows / put_rows copy bytes: every bit pattern (NaN payloads,
+    signed zeros, subnormals) comes through, wide or not."""
+    torch.manual_seed(0)
+    tensor = make()
+    assert (_wide(tensor) is not tensor) == wide
+    special = torch.tensor([float("nan"), -0.0, float("inf"), 1e-45])
+    width = min(len(special), tensor.shape[1])
+    tensor[3, :width] = special[:width].to(tensor.dtype)
+    if tensor.dtype == torch.float32:  # a NaN with a payload of its own
+        payload = torch.tensor([0x7FC00123], dtype=torch.int32)
+        tensor[3, :1] = payload.view(torch.float32)
+    rows = torch.tensor([0, 3, 7, 49])
+    assert torch.equal(
+        _bits(take_rows(tensor, rows)), _bits(tensor.index_select(0, rows))
+    )
+    values = torch.randn(4, tensor.shape[1]).to(tensor.dtype)
+    values[1, 0] = float("nan")
+    expected = tensor.clone().index_copy_(0, rows, values)
+    put_rows(tensor, rows, values)
+    assert torch.equal(_bits(tensor), _bits(expected))
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        sp.random(20, 300, density=0.05, format="csr", random_state=0),
+        sp.csr_matrix(([2.0], ([3], [7])), shape=(5, 300)),  # one non-zero
+        sp.csr_matrix((4, 300)),  # no non-zero at all
+    ],
+    ids=["random", "one", "empty"],
+)
+def test_sparse_training_forward_and_gradient_are_the_dense_ones(X):
+    """The first layer's sparse training path (gathered rows, bags, the
+    transposed bags of the backward pass) against dense autograd."""
+    torch.manual_seed(0)
+    layer = InputLayer(300, 6)
+    torch.nn.init.normal_(layer.weight)
+    torch.nn.init.normal_(layer.bias)
+    X = as_float32(X)
+    upstream = torch.randn(X.shape[0], 6)
+    out = layer(to_tensor(X))
+    (out * upstream).sum().backward()
+    sparse_grad, bias_grad = layer.weight.grad, layer.bias.grad
+    assert sparse_grad.is_sparse
+    layer.zero_grad()
+    dense = torch.addmm(layer.bias, torch.from_numpy(X.toarray()), layer.weight)
+    (dense * upstream).sum().backward()
+    torch.testing.assert_close(out, dense)
+    torch.testing.assert_close(sparse_grad.to_dense(), layer.weight.grad)
+    torch.testing.assert_close(bias_grad, layer.bias.grad)
+    touched = sparse_grad.coalesce().indices()[0].numpy()
+    np.testing.assert_array_equal(touched, np.unique(X.indices))

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
+from sk_rectifier.nn.optim import take_rows
 
 
 class _GatherRows(torch.autograd.Function):
@@ -16,7 +17,7 @@ class _GatherRows(torch.autograd.Function):
     def forward(ctx, weight, rows):
         ctx.save_for_backward(rows)
         ctx.shape = weight.shape
-        return weight.index_select(0, rows)
+        return take_rows(weight, rows)
 
     @staticmethod
     def backward(ctx, grad):
@@ -29,6 +30,56 @@ class _GatherRows(torch.autograd.Function):
             check_invariants=False,
         )
         return sparse, None
+
+
+class _Transposed:
+    """A CSR batch as weighted bags of its distinct features' rows (``cols``
+    sorted, ``inverse[k]`` the position in ``cols`` of non-zero ``k``), and
+    transposed: each distinct feature as a weighted bag of the batch rows it
+    occurs in. One stable sort gives both."""
+
+    def __init__(self, X):
+        index, self.values = X.col_indices(), X.values()
+        crow = X.crow_indices()
+        self.offsets = crow[:-1]
+        ordered, order = torch.sort(index, stable=True)
+        self.cols, counts = torch.unique_consecutive(ordered, return_counts=True)
+        rank = torch.arange(len(self.cols), device=index.device)
+        self.inverse = torch.empty_like(index)
+        self.inverse[order] = torch.repeat_interleave(rank, counts)
+        row = torch.arange(X.shape[0], device=index.device)
+        self.t_rows = torch.repeat_interleave(row, crow.diff())[order]
+        self.t_offsets = counts.cumsum(0) - counts
+        self.t_values = self.values[order]
+
+
+class _BagRows(torch.autograd.Function):
+    """Each batch row as the weighted sum of the gathered feature rows
+    (``embedding_bag``), with a backward that is another ``embedding_bag``
+    over the transposed batch: ``embedding_bag``'s own backward sorts the
+    indices at every step, and took most of the first layer's time."""
+
+    @staticmethod
+    def forward(ctx, rows, batch):
+        ctx.batch, ctx.dtype = batch, rows.dtype
+        return F.embedding_bag(
+            batch.inverse,
+            rows,
+            batch.offsets,
+            mode="sum",
+            per_sample_weights=batch.values,
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        batch = ctx.batch
+        return F.embedding_bag(
+            batch.t_rows,
+            grad.to(ctx.dtype).contiguous(),
+            batch.t_offsets,
+            mode="sum",
+            per_sample_weights=batch.t_values.to(ctx.dtype),
+        ), None
 
 
 class InputLayer(nn.Module):
@@ -113,15 +164,9 @@ class InputLayer(nn.Module):
             return out + self.bias
         # Gather the rows of the features present in the batch once; the weight
         # gradient is then a sparse tensor with one row per distinct feature.
-        cols, inverse = torch.unique(X.col_indices(), return_inverse=True)
-        rows = _GatherRows.apply(self.weight, cols)
-        out = F.embedding_bag(
-            inverse,
-            rows,
-            offsets,
-            mode="sum",
-            per_sample_weights=X.values(),
-        )
+        batch = _Transposed(X)
+        rows = _GatherRows.apply(self.weight, batch.cols)
+        out = _BagRows.apply(rows, batch)
         self.batch_rows = rows  # for this training step's (lazy) L2 penalty
         return out + self.bias
 
