@@ -46,9 +46,10 @@ class _Transposed:
         self.cols, counts = torch.unique_consecutive(ordered, return_counts=True)
         rank = torch.arange(len(self.cols), device=index.device)
         self.inverse = torch.empty_like(index)
-        self.inverse[order] = torch.repeat_interleave(rank, counts)
+        nnz = len(index)  # (output_size: no device synchronisation)
+        self.inverse[order] = torch.repeat_interleave(rank, counts, output_size=nnz)
         row = torch.arange(X.shape[0], device=index.device)
-        self.t_rows = torch.repeat_interleave(row, crow.diff())[order]
+        self.t_rows = torch.repeat_interleave(row, crow.diff(), output_size=nnz)[order]
         self.t_offsets = counts.cumsum(0) - counts
         self.t_values = self.values[order]
 
