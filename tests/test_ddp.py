@@ -37,16 +37,20 @@ SCRIPT = textwrap.dedent(
         if rank == 0:
             with open(f"{sys.argv[1]}/{mode}.pkl", "wb") as f:
                 pickle.dump(clf, f)
+    def threads(when):  # this process's thread names (Linux)
+        tasks = "/proc/self/task"
+        if os.path.isdir(tasks):
+            names = [open(f"{tasks}/{t}/comm").read() for t in os.listdir(tasks)]
+            with open(f"{sys.argv[1]}/threads-{when}{rank}.txt", "w") as f:
+                f.write("".join(names))
+
+    threads("before")
     # as torch asks of every script: without it, gloo's threads may still hold
     # work at interpreter exit and abort the process (SIGABRT, now and then)
     dist.destroy_process_group()
     # ... and it ends them: nothing (torch.distributed.nn's default arguments,
     # bound on import) may keep the group alive
-    tasks = "/proc/self/task"  # (Linux)
-    if os.path.isdir(tasks):
-        names = [open(f"{tasks}/{t}/comm").read() for t in os.listdir(tasks)]
-        with open(f"{sys.argv[1]}/threads{rank}.txt", "w") as f:
-            f.write("".join(names))
+    threads("after")
     """
 )
 
@@ -102,9 +106,12 @@ def test_two_processes_train_one_model(tmp_path):
     _torchrun(tmp_path, 2, "dense,sparse,tail")  # one launch for all
     for rank in (0, 1) if sys.platform == "linux" else ():
         # destroy_process_group() ended gloo's threads
-        threads = (tmp_path / f"threads{rank}.txt").read_text().split()
-        assert "python" in threads
-        assert not [name for name in threads if "gloo" in name], threads
+        before, after = (
+            (tmp_path / f"threads-{when}{rank}.txt").read_text().split()
+            for when in ("before", "after")
+        )
+        assert [name for name in before if "gloo" in name], before
+        assert not [name for name in after if "gloo" in name], after
     for mode in ("dense", "sparse", "tail"):
         ranks = [np.load(tmp_path / f"{mode}{r}.npz") for r in (0, 1)]
         for key in ranks[0].files:  # the same weights on both ranks, bit for bit
