@@ -465,3 +465,17 @@ def test_mr_subset_accuracy(data_home):
     )
     pipe.fit(docs[:2400], y[:2400])
     assert pipe.score(docs[2400:], y[2400:]) > 0.65
+
+
+def test_dense_predictions_follow_every_sparse_update():
+    """Dense inference multiplies by a cached transposed copy of the first
+    layer: a row-wise (sparse) update must invalidate it."""
+    rng = np.random.RandomState(0)
+    X = sp.random(60, 40, density=0.1, format="csr", random_state=rng)
+    y = np.arange(60) % 2
+    clf = make_clf(hidden_layer_sizes=(8,))
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+        np.testing.assert_allclose(
+            clf.predict_proba(X.toarray()), clf.predict_proba(X), atol=1e-6
+        )
