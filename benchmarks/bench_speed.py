@@ -398,6 +398,50 @@ def _ratios(rows, key, higher_is_better):
     return rows
 
 
+# Targets, as ratios against MLPClassifier in the same run (higher is better):
+# training by case (sparse text, dense 3x1000, dense 1x100), then every case.
+TRAINING_TARGETS = {"sparse": 40.0, "3x1000": 3.0, "1x100": 1.5}
+PREDICT_PROBA_TARGET, ONE_ROW_TARGET, BUSY_TARGET = 2.0, 1.0, 1.5
+
+
+def targets(train, infer, loaded):
+    """``(what, this run, target)`` for every target this run measured: a
+    ratio against MLPClassifier (or, for the slowdown beside busy processes,
+    MLPClassifier's slowdown over ours), higher is better."""
+    rows = []
+    for r in train:
+        kind = "sparse" if "TF-IDF" in r["case"] else r["case"].rsplit(", ", 1)[-1]
+        if r["model"] == OURS and kind in TRAINING_TARGETS:
+            what = f"{r['case']}: training"
+            rows.append((what, r["s_per_epoch_vs_sklearn"], TRAINING_TARGETS[kind]))
+    for r in infer:
+        if r["model"] == OURS:
+            what = f"{r['case']}: predict_proba"
+            rows.append((what, r["rows_per_s_vs_sklearn"], PREDICT_PROBA_TARGET))
+            what = f"{r['case']}: one-row predict"
+            rows.append((what, r["latency_ms_vs_sklearn"], ONE_ROW_TARGET))
+    theirs = {r["case"]: r for r in loaded if r["model"] == SKLEARN}
+    for r in loaded:
+        base = theirs.get(r["case"])
+        if r["model"] != OURS or base is None:
+            continue
+        for label, key in (
+            ("training", "s_per_epoch"),
+            ("predict_proba", "rows_per_s"),
+        ):
+            what = f"{r['case']}, busy: {label}"
+            rows.append((what, r[f"{key}_vs_sklearn"], BUSY_TARGET))
+            what = f"{r['case']}, busy: {label} slowdown, MLPClassifier's over ours"
+            rows.append((what, _slowdown(base, key) / _slowdown(r, key), 1.0))
+    return rows
+
+
+def _slowdown(row, key):
+    """How many times slower a busy-machine row ran than the same idle."""
+    busy, idle = row[key], row[f"idle_{key}"]
+    return busy / idle if key == "s_per_epoch" else idle / busy
+
+
 def to_markdown(sections, meta):
     train, infer, loaded, dae = sections
     lines = [
@@ -453,10 +497,10 @@ def to_markdown(sections, meta):
             lines.append(
                 f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} "
                 f"| {r.get('s_per_epoch_vs_sklearn', float('nan')):.1f}x "
-                f"| {r['s_per_epoch'] / r['idle_s_per_epoch']:.2f}x "
+                f"| {_slowdown(r, 's_per_epoch'):.2f}x "
                 f"| {r['rows_per_s']:,.0f} "
                 f"| {r.get('rows_per_s_vs_sklearn', float('nan')):.2f}x "
-                f"| {r['idle_rows_per_s'] / r['rows_per_s']:.2f}x |"
+                f"| {_slowdown(r, 'rows_per_s'):.2f}x |"
             )
     if dae:
         lines += [
@@ -475,6 +519,19 @@ def to_markdown(sections, meta):
             lines.append(
                 f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} | {note} |"
             )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "Each a ratio from the tables above, higher is better; a missed target "
+        "shows how far this run got.",
+        "",
+        "| target | this run | target | met |",
+        "|---|---:|---:|---|",
+    ]
+    for what, value, target in targets(train, infer, loaded):
+        met = "yes" if value >= target else f"no ({value / target:.0%} of it)"
+        lines.append(f"| {what} | {value:.2f}x | {target:g}x | {met} |")
     return "\n".join(lines) + "\n"
 
 

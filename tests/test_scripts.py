@@ -97,8 +97,74 @@ def test_bench_speed_quick(data_home, tmp_path):
     assert "speed-up vs MLPClassifier" in table and "| 1.0x |" in table
     for section in ("## Inference", "busy-loop processes", "## Autoencoder"):
         assert section in table
+    assert "| MR TF-IDF" in table.split("## Targets")[1]  # (quick: 1x8)
     assert all(row["peak_mib"] is None for row in rows) and "| n/a |" in table
     assert output.with_suffix(".json").is_file()
+
+
+def test_bench_speed_targets_are_read_off_the_same_run():
+    bench = _load("bench_speed")
+    sparse, big, small = "MR TF-IDF (9 features), 1x8", "dense, 3x1000", "dense, 1x100"
+
+    def row(case, model, **figures):
+        fit = {"peak_mib": None, "accuracy": 0.5}  # (shown, not targets)
+        return {"case": case, "model": model, **fit, **figures}
+
+    ours, theirs = bench.OURS, bench.SKLEARN
+    train = [
+        row(sparse, ours, s_per_epoch=0.1),
+        row(sparse, theirs, s_per_epoch=4.0),  # 40x: met, just
+        row(big, ours, s_per_epoch=1.0),
+        row(big, theirs, s_per_epoch=2.0),  # 2x of 3x
+        row(small, ours, s_per_epoch=1.0),
+        row(small, theirs, s_per_epoch=1.0),
+    ]
+    infer = [
+        row(small, ours, rows_per_s=300.0, latency_ms=1.0),
+        row(small, theirs, rows_per_s=100.0, latency_ms=0.5),
+    ]
+    busy = [  # ours 3x slower beside the busy processes, theirs 2x
+        row(small, ours, s_per_epoch=3.0, idle_s_per_epoch=1.0)
+        | {"rows_per_s": 100.0, "idle_rows_per_s": 100.0},
+        row(small, theirs, s_per_epoch=4.0, idle_s_per_epoch=2.0)
+        | {"rows_per_s": 50.0, "idle_rows_per_s": 100.0},
+    ]
+    bench._ratios(train, "s_per_epoch", higher_is_better=False)
+    bench._ratios(infer, "rows_per_s", higher_is_better=True)
+    bench._ratios(infer, "latency_ms", higher_is_better=False)
+    bench._ratios(busy, "s_per_epoch", higher_is_better=False)
+    bench._ratios(busy, "rows_per_s", higher_is_better=True)
+    got = {
+        what: (value, target)
+        for what, value, target in bench.targets(train, infer, busy)
+    }
+    assert got == {
+        f"{sparse}: training": (40.0, 40.0),
+        f"{big}: training": (2.0, 3.0),
+        f"{small}: training": (1.0, 1.5),
+        f"{small}: predict_proba": (3.0, 2.0),
+        f"{small}: one-row predict": (0.5, 1.0),
+        f"{small}, busy: training": (4.0 / 3.0, 1.5),
+        f"{small}, busy: training slowdown, MLPClassifier's over ours": (
+            2.0 / 3.0,
+            1.0,
+        ),
+        f"{small}, busy: predict_proba": (2.0, 1.5),
+        f"{small}, busy: predict_proba slowdown, MLPClassifier's over ours": (
+            2.0,
+            1.0,
+        ),
+    }
+    table = bench.to_markdown((train, infer, busy, []), _META)
+    assert f"| {sparse}: training | 40.00x | 40x | yes |" in table
+    assert f"| {big}: training | 2.00x | 3x | no (67% of it) |" in table
+
+
+_META = dict.fromkeys(
+    ["command", "date", "machine", "torch", "sklearn", "skorch", "sk_rectifier"]
+    + ["repeats", "busy_repeats", "epochs", "busy"],
+    "-",
+)
 
 
 def test_bench_speed_memory_of_a_fit():
