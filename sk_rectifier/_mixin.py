@@ -31,6 +31,15 @@ from sk_rectifier._compat import Interval, StrOptions
 from sk_rectifier._data import CSRBuilder, as_float32
 from sk_rectifier.nn import ACTIVATIONS
 
+if torch.distributed.is_available():
+    # torch.distributed.nn binds the default process group into its
+    # functions' default arguments when first imported (torch.optim imports it
+    # with the first optimizer): imported after a group exists, it keeps that
+    # group alive past destroy_process_group(), and gloo's threads then meet
+    # the interpreter's exit (an occasional SIGABRT). Imported now, before
+    # strategy="ddp" sets up the group, it binds None.
+    import torch.distributed.nn  # noqa: F401
+
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 #: how every estimator validates X: any sparse format, float64 or float32
@@ -141,13 +150,6 @@ def _data_parallel(estimator, device, seed):
             "strategy='ddp' does not support precision='float16' (its gradient "
             "scaler); use precision='bfloat16'."
         )
-    # torch.distributed.nn binds the default group into its functions' default
-    # arguments when first imported (torch.optim imports it on the first
-    # optimizer): imported after the group exists, it keeps the group alive
-    # past destroy_process_group(), and gloo's threads then meet the
-    # interpreter's exit (an occasional SIGABRT). Imported first, it binds None.
-    import torch.distributed.nn  # noqa: F401
-
     # gloo for CPU processes, NCCL (one GPU each) for CUDA ones
     state = PartialState(cpu=not device.startswith("cuda"))
     if estimator.device == "auto":

@@ -26,7 +26,9 @@ SCRIPT = textwrap.dedent(
     warnings.simplefilter("ignore")
     sys.path.insert(0, sys.argv[3])
     from test_ddp import data, params
+    from accelerate import PartialState
     from sk_rectifier import RectifierMLPClassifier
+    PartialState(cpu=sys.argv[4] == "cpu")  # the group, before any fit
     for mode in sys.argv[2].split(","):
         X, y = data(mode != "dense")
         kw = {**params(mode), "device": sys.argv[4]}

@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sk_rectifier._data import ArrayDataset, as_float32, to_tensor
+from sk_rectifier._data import ArrayDataset, as_float32
 from sk_rectifier.nn import InputLayer, LazyAdam, LazySGD, RectifierMLP
 from sk_rectifier.nn.optim import _wide, put_rows, take_rows
 
@@ -111,6 +111,7 @@ def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
     assert torch.equal(_bits(tensor), _bits(expected))
 
 
+@pytest.mark.parametrize("index_dtype", [torch.int64, torch.int32])
 @pytest.mark.parametrize(
     "X",
     [
@@ -120,24 +121,51 @@ def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
     ],
     ids=["random", "one", "empty"],
 )
-def test_sparse_training_forward_and_gradient_are_the_dense_ones(X):
+def test_sparse_training_forward_and_gradients_are_the_dense_ones(X, index_dtype):
     """The first layer's sparse training path (gathered rows, bags, the
-    transposed bags of the backward pass) against dense autograd."""
+    transposed bags of the backward pass) against dense autograd: the output,
+    the weight's (sparse) and the bias's gradients, and the input values'
+    gradient when they require one (an input attribution, say)."""
     torch.manual_seed(0)
     layer = InputLayer(300, 6)
     torch.nn.init.normal_(layer.weight)
     torch.nn.init.normal_(layer.bias)
     X = as_float32(X)
+    values = torch.from_numpy(X.data.copy()).requires_grad_()
+    batch = torch.sparse_csr_tensor(
+        torch.from_numpy(X.indptr).to(index_dtype),
+        torch.from_numpy(X.indices).to(index_dtype),
+        values,
+        size=X.shape,
+        check_invariants=True,
+    )
     upstream = torch.randn(X.shape[0], 6)
-    out = layer(to_tensor(X))
+    out = layer(batch)
     (out * upstream).sum().backward()
     sparse_grad, bias_grad = layer.weight.grad, layer.bias.grad
     assert sparse_grad.is_sparse
     layer.zero_grad()
-    dense = torch.addmm(layer.bias, torch.from_numpy(X.toarray()), layer.weight)
+    dense_X = torch.from_numpy(X.toarray()).requires_grad_()
+    dense = torch.addmm(layer.bias, dense_X, layer.weight)
     (dense * upstream).sum().backward()
     torch.testing.assert_close(out, dense)
     torch.testing.assert_close(sparse_grad.to_dense(), layer.weight.grad)
     torch.testing.assert_close(bias_grad, layer.bias.grad)
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    torch.testing.assert_close(values.grad, dense_X.grad[rows, X.indices])
     touched = sparse_grad.coalesce().indices()[0].numpy()
     np.testing.assert_array_equal(touched, np.unique(X.indices))
+
+
+def test_row_copies_inside_autograd_and_from_misaligned_values():
+    """Outside ``no_grad`` a gather stays differentiable (no wide view), and
+    a scatter of values the wide view cannot take falls back."""
+    weight = torch.randn(10, 8, requires_grad=True)
+    rows = torch.tensor([1, 4])
+    take_rows(weight, rows).sum().backward()
+    assert weight.grad[[1, 4]].eq(1).all() and weight.grad.sum() == 16
+    tensor = torch.randn(10, 8)
+    misaligned = torch.randn(2 * 8 + 1)[1:].view(2, 8)  # 4 bytes past 16
+    expected = tensor.clone().index_copy_(0, rows, misaligned)
+    put_rows(tensor, rows, misaligned)
+    assert torch.equal(tensor, expected)

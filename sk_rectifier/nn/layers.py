@@ -34,53 +34,58 @@ class _GatherRows(torch.autograd.Function):
 
 class _Transposed:
     """A CSR batch as weighted bags of its distinct features' rows (``cols``
-    sorted, ``inverse[k]`` the position in ``cols`` of non-zero ``k``), and
-    transposed: each distinct feature as a weighted bag of the batch rows it
-    occurs in. One stable sort gives both."""
+    sorted, ``inverse[k]`` the position in ``cols`` of non-zero ``k``, which
+    lies in batch row ``row_of[k]``), and transposed: each distinct feature as
+    a bag of the non-zeros ``order`` lists for it. One stable sort gives both."""
 
     def __init__(self, X):
-        index, self.values = X.col_indices(), X.values()
-        crow = X.crow_indices()
+        index, crow = X.col_indices().long(), X.crow_indices().long()
         self.offsets = crow[:-1]
-        ordered, order = torch.sort(index, stable=True)
+        ordered, self.order = torch.sort(index, stable=True)
         self.cols, counts = torch.unique_consecutive(ordered, return_counts=True)
         rank = torch.arange(len(self.cols), device=index.device)
+        nnz = len(index)  # (output_size spares repeat_interleave a GPU sync)
         self.inverse = torch.empty_like(index)
-        nnz = len(index)  # (output_size: no device synchronisation)
-        self.inverse[order] = torch.repeat_interleave(rank, counts, output_size=nnz)
+        self.inverse[self.order] = torch.repeat_interleave(
+            rank, counts, output_size=nnz
+        )
         row = torch.arange(X.shape[0], device=index.device)
-        self.t_rows = torch.repeat_interleave(row, crow.diff(), output_size=nnz)[order]
+        self.row_of = torch.repeat_interleave(row, crow.diff(), output_size=nnz)
         self.t_offsets = counts.cumsum(0) - counts
-        self.t_values = self.values[order]
 
 
 class _BagRows(torch.autograd.Function):
-    """Each batch row as the weighted sum of the gathered feature rows
-    (``embedding_bag``), with a backward that is another ``embedding_bag``
-    over the transposed batch: ``embedding_bag``'s own backward sorts the
-    indices at every step, and took most of the first layer's time."""
+    """Each batch row as the sum of the gathered feature rows weighted by the
+    batch's values (``embedding_bag``), with a backward that is another
+    ``embedding_bag`` over the transposed batch: ``embedding_bag``'s own
+    backward sorts the indices at every step, and took most of the first
+    layer's time. Values that require a gradient get theirs."""
 
     @staticmethod
-    def forward(ctx, rows, batch):
-        ctx.batch, ctx.dtype = batch, rows.dtype
+    def forward(ctx, rows, values, batch):
+        ctx.batch = batch
+        ctx.save_for_backward(rows, values)
         return F.embedding_bag(
-            batch.inverse,
-            rows,
-            batch.offsets,
-            mode="sum",
-            per_sample_weights=batch.values,
+            batch.inverse, rows, batch.offsets, mode="sum", per_sample_weights=values
         )
 
     @staticmethod
     def backward(ctx, grad):
-        batch = ctx.batch
-        return F.embedding_bag(
-            batch.t_rows,
-            grad.to(ctx.dtype).contiguous(),
-            batch.t_offsets,
-            mode="sum",
-            per_sample_weights=batch.t_values.to(ctx.dtype),
-        ), None
+        batch, (rows, values) = ctx.batch, ctx.saved_tensors
+        grad = grad.to(rows.dtype).contiguous()
+        grad_rows = grad_values = None
+        if ctx.needs_input_grad[0]:
+            order = batch.order
+            grad_rows = F.embedding_bag(
+                batch.row_of[order],
+                grad,
+                batch.t_offsets,
+                mode="sum",
+                per_sample_weights=values[order],
+            )
+        if ctx.needs_input_grad[1]:
+            grad_values = (rows[batch.inverse] * grad[batch.row_of]).sum(1)
+        return grad_rows, grad_values, None
 
 
 class InputLayer(nn.Module):
@@ -167,7 +172,7 @@ class InputLayer(nn.Module):
         # gradient is then a sparse tensor with one row per distinct feature.
         batch = _Transposed(X)
         rows = _GatherRows.apply(self.weight, batch.cols)
-        out = _BagRows.apply(rows, batch)
+        out = _BagRows.apply(rows, X.values(), batch)
         self.batch_rows = rows  # for this training step's (lazy) L2 penalty
         return out + self.bias
 

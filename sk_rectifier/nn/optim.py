@@ -89,13 +89,15 @@ class LazyAdam(torch.optim.Optimizer):
 
 def _wide(tensor):
     """``tensor`` seen as rows of 16-byte elements (the same bytes) when it is
-    on the CPU and its rows allow it, else ``tensor``: a row gather or scatter
-    then copies a quarter as many float32 elements, which takes about half the
-    time (the CPU kernels' cost is per element more than per byte)."""
+    on the CPU, outside autograd, and its rows allow it (2-D, contiguous,
+    16-byte aligned), else ``tensor``: a row gather or scatter then copies a
+    quarter as many float32 elements, which takes about half the time (the
+    CPU kernels' cost is per element more than per byte)."""
     ok = tensor.device.type == "cpu" and tensor.dim() == 2
     ok = ok and tensor.is_contiguous() and not tensor.is_complex()
+    ok = ok and not (tensor.requires_grad and torch.is_grad_enabled())
     if ok and tensor.shape[1] * tensor.element_size() % 16 == 0:
-        if tensor.storage_offset() * tensor.element_size() % 16 == 0:
+        if tensor.data_ptr() % 16 == 0:
             return tensor.view(torch.complex128)
     return tensor
 
@@ -103,16 +105,18 @@ def _wide(tensor):
 def take_rows(tensor, rows):
     """``tensor.index_select(0, rows)``, bit for bit (see :func:`_wide`)."""
     wide = _wide(tensor)
-    return wide.index_select(0, rows).view(tensor.dtype)
+    taken = wide.index_select(0, rows)
+    return taken if wide is tensor else taken.view(tensor.dtype)
 
 
 def put_rows(tensor, rows, values):
-    """``tensor.index_copy_(0, rows, values)`` for contiguous ``values``, bit
-    for bit (see :func:`_wide`)."""
-    wide = _wide(tensor)
-    if wide is not tensor:
-        values = values.contiguous().view(wide.dtype)
-    wide.index_copy_(0, rows, values)
+    """``tensor.index_copy_(0, rows, values)``, bit for bit (see
+    :func:`_wide`)."""
+    wide, wide_values = _wide(tensor), _wide(values.contiguous())
+    if wide.dtype == wide_values.dtype != tensor.dtype:  # both seen wide
+        wide.index_copy_(0, rows, wide_values)
+    else:
+        tensor.index_copy_(0, rows, values)
 
 
 def _rows_and_values(grad):
