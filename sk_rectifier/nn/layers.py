@@ -157,13 +157,12 @@ class InputLayer(nn.Module):
                 else self.weight.T.contiguous()
             )
             return F.linear(X, weight_t, self.bias)
-        offsets = X.crow_indices()[:-1]
         if not (self.training and torch.is_grad_enabled()):
             self.batch_rows = None
             out = F.embedding_bag(
                 X.col_indices(),
                 self.weight,
-                offsets,
+                X.crow_indices()[:-1],
                 mode="sum",
                 per_sample_weights=X.values(),
             )
@@ -508,15 +507,14 @@ class DenoisingLayer(nn.Module):
             z = torch.addmm(self.decoder_bias, h, self._decoder.T)
             return self._entry_loss(z, X / self.target_scale).sum(dim=1), l1
         n_rows, n_features = X.shape
-        present, inverse = torch.unique(X.col_indices(), return_inverse=True)
+        batch = _Transposed(X)  # the clean batch's distinct features
+        present, inverse, rows = batch.cols, batch.inverse, batch.row_of
         draws = torch.randint(n_features, (len(present),), device=X.device)
         absent = draws[~torch.isin(draws, present)]
         cols = torch.cat([present, absent])
         weight = torch.ones(len(cols), device=X.device)
         if len(absent):
             weight[len(present) :] = (n_features - len(present)) / len(absent)
-        counts = X.crow_indices().diff()
-        rows = torch.repeat_interleave(torch.arange(n_rows, device=X.device), counts)
         target = h.new_zeros(n_rows, len(cols))
         target[rows, inverse] = X.values()
         decoder_rows = F.embedding(cols, self._decoder, sparse=True)
