@@ -5,7 +5,7 @@ import torch
 
 from sk_rectifier._data import ArrayDataset, as_float32
 from sk_rectifier.nn import InputLayer, LazyAdam, LazySGD, RectifierMLP
-from sk_rectifier.nn.optim import _wide, put_rows, take_rows
+from sk_rectifier.nn.optim import _put_rows, _take_rows, _wide
 
 
 def test_sparse_and_dense_batches_give_the_same_forward():
@@ -89,7 +89,7 @@ def _bits(tensor):
     ],
 )
 def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
-    """take_rows / put_rows copy bytes: every bit pattern (NaN payloads,
+    """_take_rows / _put_rows copy bytes: every bit pattern (NaN payloads,
     signed zeros, subnormals) comes through, wide or not."""
     torch.manual_seed(0)
     tensor = make()
@@ -102,12 +102,12 @@ def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
         tensor[3, :1] = payload.view(torch.float32)
     rows = torch.tensor([0, 3, 7, 49])
     assert torch.equal(
-        _bits(take_rows(tensor, rows)), _bits(tensor.index_select(0, rows))
+        _bits(_take_rows(tensor, rows)), _bits(tensor.index_select(0, rows))
     )
     values = torch.randn(4, tensor.shape[1]).to(tensor.dtype)
     values[1, 0] = float("nan")
     expected = tensor.clone().index_copy_(0, rows, values)
-    put_rows(tensor, rows, values)
+    _put_rows(tensor, rows, values)
     assert torch.equal(_bits(tensor), _bits(expected))
 
 
@@ -162,10 +162,10 @@ def test_row_copies_inside_autograd_and_from_misaligned_values():
     a scatter of values the wide view cannot take falls back."""
     weight = torch.randn(10, 8, requires_grad=True)
     rows = torch.tensor([1, 4])
-    take_rows(weight, rows).sum().backward()
+    _take_rows(weight, rows).sum().backward()
     assert weight.grad[[1, 4]].eq(1).all() and weight.grad.sum() == 16
     tensor = torch.randn(10, 8)
     misaligned = torch.randn(2 * 8 + 1)[1:].view(2, 8)  # 4 bytes past 16
     expected = tensor.clone().index_copy_(0, rows, misaligned)
-    put_rows(tensor, rows, misaligned)
+    _put_rows(tensor, rows, misaligned)
     assert torch.equal(tensor, expected)

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
-from sk_rectifier.nn.optim import take_rows
+from sk_rectifier.nn.optim import _take_rows
 
 
 class _GatherRows(torch.autograd.Function):
@@ -17,7 +17,7 @@ class _GatherRows(torch.autograd.Function):
     def forward(ctx, weight, rows):
         ctx.save_for_backward(rows)
         ctx.shape = weight.shape
-        return take_rows(weight, rows)
+        return _take_rows(weight, rows)
 
     @staticmethod
     def backward(ctx, grad):

@@ -74,16 +74,16 @@ class LazyAdam(torch.optim.Optimizer):
                     p.addcdiv_(m, denom, value=-group["lr"] / bias1)
                     continue
                 rows, values = _rows_and_values(p.grad)
-                m = take_rows(state["exp_avg"], rows)
-                v = take_rows(state["exp_avg_sq"], rows)
+                m = _take_rows(state["exp_avg"], rows)
+                v = _take_rows(state["exp_avg_sq"], rows)
                 m.lerp_(values, 1 - beta1)
                 v.mul_(beta2).addcmul_(values, values, value=1 - beta2)
-                put_rows(state["exp_avg"], rows, m)
-                put_rows(state["exp_avg_sq"], rows, v)
+                _put_rows(state["exp_avg"], rows, m)
+                _put_rows(state["exp_avg_sq"], rows, v)
                 denom = (v.sqrt_() / bias2**0.5).add_(group["eps"])
-                updated = take_rows(p, rows)
+                updated = _take_rows(p, rows)
                 updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
-                put_rows(p, rows, updated)
+                _put_rows(p, rows, updated)
         return loss
 
 
@@ -102,14 +102,14 @@ def _wide(tensor):
     return tensor
 
 
-def take_rows(tensor, rows):
+def _take_rows(tensor, rows):
     """``tensor.index_select(0, rows)``, bit for bit (see :func:`_wide`)."""
     wide = _wide(tensor)
     taken = wide.index_select(0, rows)
     return taken if wide is tensor else taken.view(tensor.dtype)
 
 
-def put_rows(tensor, rows, values):
+def _put_rows(tensor, rows, values):
     """``tensor.index_copy_(0, rows, values)``, bit for bit (see
     :func:`_wide`)."""
     wide, wide_values = _wide(tensor), _wide(values.contiguous())
@@ -184,10 +184,10 @@ class LazySGD(torch.optim.Optimizer):
                     if "momentum_buffer" not in state:
                         state["momentum_buffer"] = torch.zeros_like(p)
                     whole = state["momentum_buffer"]
-                    buf = whole if rows is None else take_rows(whole, rows)
+                    buf = whole if rows is None else _take_rows(whole, rows)
                     buf.mul_(momentum).add_(grad)
                     if rows is not None:
-                        put_rows(whole, rows, buf)
+                        _put_rows(whole, rows, buf)
                     grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
                 if rows is None:
                     p.add_(grad, alpha=-lr)
