@@ -449,6 +449,17 @@ def _slowdown(row, key):
     return busy / idle if key == "s_per_epoch" else idle / busy
 
 
+def _numba_version():
+    """Numba's version when the compiled row-wise Adam step loads, else why not."""
+    from sk_rectifier.nn.optim import _compiled
+
+    if _compiled() is None:
+        return "not installed (the Adam step runs as PyTorch ops)"
+    import numba
+
+    return numba.__version__
+
+
 def to_markdown(sections, meta):
     train, infer, loaded, dae = sections
     lines = [
@@ -457,7 +468,7 @@ def to_markdown(sections, meta):
         f"Command: `{meta['command']}`  ",
         f"Date: {meta['date']}; {meta['machine']}; torch {meta['torch']}, "
         f"scikit-learn {meta['sklearn']}, skorch {meta['skorch']}, "
-        f"sk_rectifier {meta['sk_rectifier']}.  ",
+        f"sk_rectifier {meta['sk_rectifier']}; numba {meta.get('numba')}.  ",
         f"Medians over {meta['repeats']} runs ({meta['busy_repeats']} with busy "
         f"neighbours) of {meta['epochs']} epochs (Adam, lr 1e-3, batch 200, same "
         "architecture); `predict_proba`: the median call over at least one second; "
@@ -581,6 +592,8 @@ def main(argv=None):
         "sklearn": sklearn.__version__,
         "skorch": skorch.__version__,
         "sk_rectifier": sk_rectifier.__version__,
+        # the first layer's Adam step runs compiled when Numba is installed
+        "numba": _numba_version(),
         "repeats": args.repeats,
         "busy_repeats": args.busy_repeats,
         "busy": args.busy,

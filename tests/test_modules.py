@@ -1,10 +1,13 @@
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 
+import sk_rectifier.nn
 from sk_rectifier._data import ArrayDataset, as_float32
-from sk_rectifier.nn import InputLayer, LazyAdam, LazySGD, RectifierMLP
+from sk_rectifier.nn import InputLayer, LazyAdam, LazySGD, RectifierMLP, optim
 from sk_rectifier.nn.optim import _put_rows, _take_rows, _wide
 
 
@@ -29,28 +32,116 @@ def test_l1_output_is_the_sum_of_hidden_magnitudes():
     torch.testing.assert_close(l1, sum(h.abs().sum(1) for h in hidden))
 
 
-@pytest.mark.parametrize("width", [3, 8])  # 8: rows copied as 16-byte elements
-def test_lazy_adam_matches_adam_on_the_rows_it_sees(width):
+@pytest.fixture(params=["compiled", "torch"])
+def adam_path(request, monkeypatch):
+    """Run a test with LazyAdam's compiled sparse step (Numba), checked to be
+    the one taken, and with its PyTorch ops."""
+    if request.param == "compiled":
+        compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+        calls = []
+        kernel = compiled.adam_rows
+        monkeypatch.setattr(compiled, "adam_rows", lambda *a: calls.append(kernel(*a)))
+        yield request.param
+        assert calls, "the compiled step was never taken"
+    else:
+        monkeypatch.setattr(optim, "_compiled", lambda: None)
+        yield request.param
+
+
+@pytest.mark.parametrize(
+    "width, dtype",
+    [(3, torch.float32), (8, torch.float32), (5, torch.float64)],
+)  # 8: rows copied as 16-byte elements by the PyTorch path
+def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, adam_path):
     torch.manual_seed(0)
-    dense = torch.nn.Parameter(torch.randn(6, width))
+    dense = torch.nn.Parameter(torch.randn(6, width, dtype=dtype))
     lazy = torch.nn.Parameter(dense.detach().clone())
     initial = dense.detach().clone()
     adam = torch.optim.Adam([dense], lr=0.1)
     lazy_adam = LazyAdam([lazy], lr=0.1)
     for _ in range(5):
-        grad = torch.randn(6, width)
+        grad = torch.randn(6, width, dtype=dtype)
         grad[[1, 4]] = 0.0  # rows absent from the "batch"
         dense.grad = grad.clone()
         rows = torch.tensor([0, 2, 3, 5])
         lazy.grad = torch.sparse_coo_tensor(
             rows[None], grad[rows], (6, width), check_invariants=False
         )
+        version = lazy._version
         adam.step()
         lazy_adam.step()
+        # in-place for autograd and for caches of the weight
+        assert lazy._version > version
     seen = [0, 2, 3, 5]
     torch.testing.assert_close(lazy.detach()[seen], dense.detach()[seen])
+    state, reference = lazy_adam.state[lazy], adam.state[dense]
+    for key in ("exp_avg", "exp_avg_sq"):
+        torch.testing.assert_close(state[key][seen], reference[key][seen])
     # rows absent from every gradient are never touched
     torch.testing.assert_close(lazy.detach()[[1, 4]], initial[[1, 4]])
+    torch.testing.assert_close(
+        state["exp_avg"][[1, 4]], torch.zeros(2, width, dtype=dtype)
+    )
+
+
+def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(monkeypatch):
+    """Both sparse paths on a wide first layer, over steps with overlapping
+    rows and gradients of the tiny magnitudes text training produces."""
+    pytest.importorskip("sk_rectifier.nn._compiled")
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(2000, 16) * 0.01) for _ in range(2)]
+    weights[1].data.copy_(weights[0].detach())
+    optimizers = [LazyAdam([w], lr=1e-3) for w in weights]
+    for step in range(20):
+        rows = torch.randperm(2000)[:300].sort().values
+        grad = torch.randn(300, 16) * 10.0 ** -(step % 8)
+        for i, (w, opt) in enumerate(zip(weights, optimizers)):
+            w.grad = torch.sparse_coo_tensor(
+                rows[None], grad, w.shape, check_invariants=False
+            )
+            if i:
+                monkeypatch.setattr(optim, "_compiled", lambda: None)
+            opt.step()
+            monkeypatch.undo()
+    torch.testing.assert_close(weights[0], weights[1], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: torch.randn(6, 16)[:, ::2],  # not contiguous
+        lambda: torch.randn(6, 8, dtype=torch.bfloat16),
+        lambda: torch.randn(6, 2, 4),  # not a table of rows
+    ],
+    ids=["strided", "bfloat16", "3-d"],
+)
+def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make):
+    """Tensors NumPy cannot see as they are take the PyTorch ops, with the
+    same result as Adam."""
+    torch.manual_seed(0)
+    lazy = torch.nn.Parameter(make())
+    dense = torch.nn.Parameter(lazy.detach().clone())
+    grad = torch.randn_like(dense)
+    lazy.grad = grad.to_sparse(1)
+    dense.grad = grad.clone()
+    LazyAdam([lazy], lr=0.1).step()
+    torch.optim.Adam([dense], lr=0.1).step()
+    torch.testing.assert_close(lazy.detach(), dense.detach())
+
+
+def test_without_numba_the_optimizer_uses_pytorch_ops(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
+    monkeypatch.delitem(sys.modules, "sk_rectifier.nn._compiled", raising=False)
+    monkeypatch.delattr(sk_rectifier.nn, "_compiled", raising=False)
+    optim._compiled.cache_clear()
+    try:
+        assert optim._compiled() is None
+        weight = torch.nn.Parameter(torch.ones(4, 2))
+        weight.grad = torch.sparse_coo_tensor([[1]], torch.ones(1, 2), (4, 2))
+        LazyAdam([weight], lr=0.5).step()
+        assert weight.detach()[:, 0].tolist() == pytest.approx([1, 0.5, 1, 1])
+    finally:
+        optim._compiled.cache_clear()
 
 
 def test_lazy_sgd_matches_sgd_on_the_rows_it_sees():

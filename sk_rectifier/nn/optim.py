@@ -1,5 +1,7 @@
 """Row-wise optimizer for a first layer fed with sparse input."""
 
+import functools
+
 import torch
 
 
@@ -14,7 +16,11 @@ class LazyAdam(torch.optim.Optimizer):
     A sparse step costs O(rows in the gradient x row width), which for a
     TF-IDF first layer is the batch's distinct features, not the vocabulary.
     Unlike :class:`torch.optim.SparseAdam` it needs no ``sparse_mask`` of the
-    dense moments, which makes it several times faster on CPU.
+    dense moments, which makes it several times faster on CPU. With Numba
+    installed (the ``speed`` extra) a sparse step on the CPU updates each row
+    of the weight and of its moments in place, in one compiled pass, about
+    three times faster than gathering and scattering the rows with PyTorch
+    ops; the arithmetic is the same up to rounding.
 
     Parameters
     ----------
@@ -74,6 +80,8 @@ class LazyAdam(torch.optim.Optimizer):
                     p.addcdiv_(m, denom, value=-group["lr"] / bias1)
                     continue
                 rows, values = _rows_and_values(p.grad)
+                if _compiled_step(p, state, rows, values, group, bias1, bias2):
+                    continue
                 m = _take_rows(state["exp_avg"], rows)
                 v = _take_rows(state["exp_avg_sq"], rows)
                 m.lerp_(values, 1 - beta1)
@@ -85,6 +93,56 @@ class LazyAdam(torch.optim.Optimizer):
                 updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
                 _put_rows(p, rows, updated)
         return loss
+
+
+@functools.cache
+def _compiled():
+    """The module of compiled kernels, or None without Numba or when it cannot
+    load (Numba raises RuntimeError when it finds no writable cache folder):
+    the optimizers then use PyTorch ops."""
+    try:
+        from sk_rectifier.nn import _compiled
+    except (ImportError, RuntimeError, OSError):
+        return None
+    return _compiled
+
+
+def _compiled_step(p, state, rows, values, group, bias1, bias2):
+    """Run a sparse Adam step on ``rows`` with the compiled kernel, in place,
+    and say whether it ran: only on the CPU, for 2-D float32 or float64
+    tables that NumPy can see as they are (contiguous, plain tensors)."""
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    values = values.contiguous()
+    tensors = (p, m, v, values)
+    ok = p.dtype in (torch.float32, torch.float64) and p.dim() == 2
+    ok = ok and all(
+        t.device.type == "cpu" and t.dtype == p.dtype and t.is_contiguous()
+        for t in tensors
+    )
+    ok = ok and type(p.data) is torch.Tensor
+    ok = ok and not any(t.is_conj() or t.is_neg() for t in tensors)
+    if not ok or (compiled := _compiled()) is None:
+        return False
+    beta1, beta2 = group["betas"]
+    scalars = torch.tensor(
+        [1 - beta1, beta2, 1 - beta2, -group["lr"] / bias1, bias2**0.5, group["eps"]],
+        dtype=p.dtype,
+    )
+    weight = p.detach()
+    compiled.adam_rows(
+        weight.numpy(),
+        m.numpy(),
+        v.numpy(),
+        rows.to(torch.int64).contiguous().numpy(),
+        values.numpy(),
+        scalars.numpy(),
+    )
+    # written through NumPy: move the version counters as an in-place op
+    # would (caches of the weight, such as the first layer's transposed copy,
+    # watch them)
+    for tensor in (weight, m, v):
+        torch.autograd.graph.increment_version(tensor)
+    return True
 
 
 def _wide(tensor):

@@ -1,0 +1,38 @@
+"""Compiled row-wise Adam step (Numba, the optional ``speed`` extra).
+
+Imported by :mod:`sk_rectifier.nn.optim` only when Numba is installed; any
+import error sends :class:`~sk_rectifier.nn.LazyAdam` back to its PyTorch ops.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def adam_rows(weight, exp_avg, exp_avg_sq, rows, grad, scalars):
+    """Adam on rows ``rows`` of ``weight`` and of its moments, in place.
+
+    ``grad[k]`` is the gradient of row ``rows[k]`` (rows distinct);
+    ``scalars`` holds, in the tables' dtype, ``1 - beta1``, ``beta2``,
+    ``1 - beta2``, ``-lr / (1 - beta1 ** t)``, ``sqrt(1 - beta2 ** t)`` and
+    ``eps``.
+
+    Each row is read and written once, where PyTorch ops gather the rows of
+    the three tables, update the copies and scatter them back (three passes
+    of scattered rows instead of one). The arithmetic is
+    :class:`torch.optim.Adam`'s, in the tables' dtype. (NumPy's error model:
+    a division is not checked for zero, which lets the loop be vectorized;
+    ``eps`` keeps the denominator positive.)
+    """
+    keep1, beta2, keep2 = scalars[0], scalars[1], scalars[2]
+    step, bias2_sqrt, eps = scalars[3], scalars[4], scalars[5]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        for j in range(weight.shape[1]):
+            g = grad[k, j]
+            m = exp_avg[r, j]
+            m = m + keep1 * (g - m)
+            v = exp_avg_sq[r, j] * beta2 + keep2 * g * g
+            exp_avg[r, j] = m
+            exp_avg_sq[r, j] = v
+            weight[r, j] += step * (m / (np.sqrt(v) / bias2_sqrt + eps))
