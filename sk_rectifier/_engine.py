@@ -272,15 +272,17 @@ class _Net(NeuralNet):
                 scaler.unscale_(optimizer)
         params = TeeGenerator(self.get_all_learnable_params())
         self.notify("on_grad_computed", named_parameters=params, batch=batch)
-        # L2 on dense weights: 0.5 * alpha * ||W||^2 / total has gradient
-        # (alpha / total) * W, which the optimizer adds as weight decay.
+        # L2: 0.5 * alpha * ||W||^2 / total has gradient (alpha / total) * W,
+        # which the optimizers add as weight decay (the row-wise one to the
+        # rows in the first layer's gradient only: lazy decay).
         total = self.global_total_ if self.data_parallel else _total(batch[0])
-        self.optimizer_.param_groups[0]["weight_decay"] = self.alpha / total
+        decay = self.alpha / total
+        self.optimizer_.param_groups[0]["weight_decay"] = decay
         # a learning-rate scheduler (skorch's LRScheduler) sees optimizer_
         # only: the first layer follows its rate
         lr = self.optimizer_.param_groups[0]["lr"]
         for group in self.sparse_optimizer_.param_groups:
-            group["lr"] = lr
+            group.update(lr=lr, weight_decay=decay)
         for optimizer in optimizers:
             if scaler is None:
                 optimizer.step()
@@ -334,9 +336,9 @@ class _Net(NeuralNet):
             )
             loss = loss + 0.5 * self.alpha * squares / total
         elif self.alpha and not self.data_parallel:  # (else: _reduce_gradients)
-            # The first layer is penalised through autograd (only the rows of
-            # this batch when it is sparse); the dense weights' value is added
-            # for the record only, their gradient is the optimizer's decay.
+            # The penalty's value, for the record only (on the first layer:
+            # the rows of this batch when it is sparse); its gradient is the
+            # optimizers' weight decay (see train_step).
             rowwise, dense = self.module_.squared_weight_norms()
             loss = loss + 0.5 * self.alpha * (rowwise + dense) / total
         if training and self.scaler_ is not None:
@@ -370,10 +372,11 @@ def _global_batch(net, X):
 def _reduce_gradients(net, step, total, rows):
     """Sum the gradients (the first layer's sparse row gradients with gloo's
     sparse all-reduce; densified for NCCL, which has none) and the loss over
-    the processes, then add the L2 penalty once: on the first layer's rows
-    the global batch used (all rows for dense input), and, for the record,
-    the dense weights' (whose gradient is the optimizer's weight decay). Every
-    process ends with the same gradients, hence the same step."""
+    the processes, then add the L2 penalty's value to the loss, for the
+    record: on the first layer's rows the global batch used (all rows for
+    dense input) and on the dense weights (its gradient is the optimizers'
+    weight decay, on the same rows). Every process ends with the same
+    gradients, hence the same step."""
     import torch.distributed as dist
 
     for p in net.module_.parameters():
@@ -391,15 +394,8 @@ def _reduce_gradients(net, step, total, rows):
             for p in net.module_.sparse_parameters():
                 if p.grad is None:
                     continue
-                if p.grad.is_sparse:
-                    index, values = p.grad.indices(), p.grad.values()
-                    weights = p.index_select(0, index[0])
-                    p.grad = torch.sparse_coo_tensor(
-                        index, values + scale * weights, p.shape
-                    ).coalesce()
-                else:
-                    weights = p
-                    p.grad.add_(p, alpha=scale)
+                sparse = p.grad.is_sparse
+                weights = p.index_select(0, p.grad.indices()[0]) if sparse else p
                 loss += 0.5 * scale * weights.pow(2).sum()
             loss += 0.5 * scale * net.module_.squared_weight_norms()[1]
         dist.broadcast(loss, src=0)  # the record: rank 0's sum, bit for bit

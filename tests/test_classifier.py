@@ -1,6 +1,7 @@
 import copy
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import recall_score
 from sklearn.model_selection import GridSearchCV
@@ -97,6 +98,33 @@ def test_sparse_and_dense_input_agree(blobs):
         dense.predict_proba(X), sparse.predict_proba(sp.csr_matrix(X)), atol=1e-5
     )
     np.testing.assert_allclose(dense.coefs_[0], sparse.coefs_[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_first_layer_decays_by_alpha_over_the_batch_total(solver):
+    """With all-zero input the first layer's data gradient is zero, so its
+    weights move by the L2 penalty's gradient alone, (alpha / n) * W at each
+    step: torch's optimizers with that weight decay, from the same start. A
+    sparse batch decays only the rows of the features it holds: none here."""
+    X, y = np.zeros((40, 6), dtype=np.float32), np.arange(40) % 2
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, batch_size=40, max_iter=3)
+    kw.update(tol=0.0, n_iter_no_change=10, learning_rate_init=0.1, random_state=0)
+    if solver == "sgd":
+        kw["momentum"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = RectifierMLPClassifier(**kw, alpha=0.0).fit(X, y).coefs_[0]
+        decayed = RectifierMLPClassifier(**kw, alpha=2.0).fit(X, y).coefs_[0]
+        lazy = RectifierMLPClassifier(**kw, alpha=2.0).fit(sp.csr_matrix(X), y)
+    reference = torch.nn.Parameter(torch.from_numpy(start.copy()))
+    optimizer = torch.optim.SGD if solver == "sgd" else torch.optim.Adam
+    optimizer = optimizer([reference], lr=0.1, weight_decay=2.0 / 40)
+    for _ in range(3):
+        reference.grad = torch.zeros_like(reference)
+        optimizer.step()
+    assert not np.allclose(decayed, start)
+    np.testing.assert_allclose(decayed, reference.detach().numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(lazy.coefs_[0], start)
 
 
 def test_sparse_and_dense_input_agree_adam(blobs):

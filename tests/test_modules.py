@@ -49,19 +49,20 @@ def adam_path(request, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "width, dtype",
-    [(3, torch.float32), (8, torch.float32), (5, torch.float64)],
+    "width, dtype, decay",
+    [(3, torch.float32, 0.0), (8, torch.float32, 0.5), (5, torch.float64, 0.5)],
 )  # 8: rows copied as 16-byte elements by the PyTorch path
-def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, adam_path):
+def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, decay, adam_path):
     torch.manual_seed(0)
     dense = torch.nn.Parameter(torch.randn(6, width, dtype=dtype))
     lazy = torch.nn.Parameter(dense.detach().clone())
     initial = dense.detach().clone()
-    adam = torch.optim.Adam([dense], lr=0.1)
-    lazy_adam = LazyAdam([lazy], lr=0.1)
+    adam = torch.optim.Adam([dense], lr=0.1, weight_decay=decay)
+    lazy_adam = LazyAdam([lazy], lr=0.1, weight_decay=decay)
     for _ in range(5):
         grad = torch.randn(6, width, dtype=dtype)
         grad[[1, 4]] = 0.0  # rows absent from the "batch"
+        # (Adam decays every row: those rows are compared only when not)
         dense.grad = grad.clone()
         rows = torch.tensor([0, 2, 3, 5])
         lazy.grad = torch.sparse_coo_tensor(
@@ -77,8 +78,10 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, adam_path):
     state, reference = lazy_adam.state[lazy], adam.state[dense]
     for key in ("exp_avg", "exp_avg_sq"):
         torch.testing.assert_close(state[key][seen], reference[key][seen])
-    # rows absent from every gradient are never touched
+    # rows absent from every gradient are never touched, decay or not
     torch.testing.assert_close(lazy.detach()[[1, 4]], initial[[1, 4]])
+    if not decay:
+        torch.testing.assert_close(dense.detach()[[1, 4]], initial[[1, 4]])
     torch.testing.assert_close(
         state["exp_avg"][[1, 4]], torch.zeros(2, width, dtype=dtype)
     )
@@ -144,12 +147,14 @@ def test_without_numba_the_optimizer_uses_pytorch_ops(monkeypatch):
         optim._compiled.cache_clear()
 
 
-def test_lazy_sgd_matches_sgd_on_the_rows_it_sees():
+@pytest.mark.parametrize("decay", [0.0, 0.5])
+def test_lazy_sgd_matches_sgd_on_the_rows_it_sees(decay):
     torch.manual_seed(0)
     dense = torch.nn.Parameter(torch.randn(6, 8))
     lazy = torch.nn.Parameter(dense.detach().clone())
-    sgd = torch.optim.SGD([dense], lr=0.1, momentum=0.9, nesterov=True)
-    lazy_sgd = LazySGD([lazy], lr=0.1, momentum=0.9, nesterov=True)
+    kw = dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=decay)
+    sgd = torch.optim.SGD([dense], **kw)
+    lazy_sgd = LazySGD([lazy], **kw)
     rows = torch.tensor([0, 2, 3, 5])
     for _ in range(5):
         grad = torch.zeros(6, 8)

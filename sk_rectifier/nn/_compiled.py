@@ -1,7 +1,8 @@
 """Compiled row-wise Adam step (Numba, the optional ``speed`` extra).
 
-Imported by :mod:`sk_rectifier.nn.optim` only when Numba is installed; any
-import error sends :class:`~sk_rectifier.nn.LazyAdam` back to its PyTorch ops.
+Loaded by :mod:`sk_rectifier.nn.optim` at the first sparse step on the CPU;
+without Numba (or when it cannot load), :class:`~sk_rectifier.nn.LazyAdam`
+runs the same step as PyTorch ops.
 """
 
 import numba
@@ -14,8 +15,8 @@ def adam_rows(weight, exp_avg, exp_avg_sq, rows, grad, scalars):
 
     ``grad[k]`` is the gradient of row ``rows[k]`` (rows distinct);
     ``scalars`` holds, in the tables' dtype, ``1 - beta1``, ``beta2``,
-    ``1 - beta2``, ``-lr / (1 - beta1 ** t)``, ``sqrt(1 - beta2 ** t)`` and
-    ``eps``.
+    ``1 - beta2``, ``-lr / (1 - beta1 ** t)``, ``sqrt(1 - beta2 ** t)``,
+    ``eps`` and the L2 ``weight_decay`` (added to the gradient).
 
     Each row is read and written once, where PyTorch ops gather the rows of
     the three tables, update the copies and scatter them back (three passes
@@ -25,11 +26,11 @@ def adam_rows(weight, exp_avg, exp_avg_sq, rows, grad, scalars):
     ``eps`` keeps the denominator positive.)
     """
     keep1, beta2, keep2 = scalars[0], scalars[1], scalars[2]
-    step, bias2_sqrt, eps = scalars[3], scalars[4], scalars[5]
+    step, bias2_sqrt, eps, decay = scalars[3], scalars[4], scalars[5], scalars[6]
     for k in range(rows.shape[0]):
         r = rows[k]
         for j in range(weight.shape[1]):
-            g = grad[k, j]
+            g = grad[k, j] + decay * weight[r, j]
             m = exp_avg[r, j]
             m = m + keep1 * (g - m)
             v = exp_avg_sq[r, j] * beta2 + keep2 * g * g

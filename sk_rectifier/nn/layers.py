@@ -289,20 +289,17 @@ class RectifierMLP(nn.Module):
         self.input_layer.batch_rows = None
 
     def squared_weight_norms(self):
-        """Return ``(rowwise, dense)``: the sum of squared weights of the first
-        layer, with autograd (only the rows the last training batch used when
-        it was sparse: lazy decay); and of the other weight matrices, without
-        autograd (their decay is the optimizer's). Frozen weights (no
-        gradient: ``freeze_pretrained``) are not penalised and not counted."""
+        """Return ``(rowwise, dense)``, without autograd (the L2 penalty's
+        gradient is the optimizers' weight decay): the sum of squared weights
+        of the first layer (only the rows the last training batch used when it
+        was sparse: lazy decay), and of the other weight matrices. Frozen
+        weights (no gradient: ``freeze_pretrained``) are not penalised and not
+        counted."""
         rows = self.input_layer.batch_rows
         first = self.input_layer.weight if rows is None else rows
-        rowwise = (
-            first.pow(2).sum()
-            if self.input_layer.weight.requires_grad
-            else torch.zeros(())
-        )
+        first = [first] if self.input_layer.weight.requires_grad else []
         dense = (lay.weight for lay in self.layers if lay.weight.requires_grad)
-        return rowwise, _squared_norm(dense)
+        return _squared_norm(first), _squared_norm(dense)
 
 
 #: Reconstruction strategies: output activation and per-entry loss.
@@ -538,11 +535,12 @@ class DenoisingLayer(nn.Module):
         """``(rowwise, dense)`` as in :meth:`RectifierMLP.squared_weight_norms`:
         every weight here is updated row-wise; a tied decoder is the encoder and
         is counted once."""
-        rowwise = 0.0
-        for rows, weight in (
-            (self.input_layer.batch_rows, self.input_layer.weight),
-            (self.batch_decoder_rows, self.decoder_weight),
-        ):
-            if weight is not None:
-                rowwise = rowwise + (weight if rows is None else rows).pow(2).sum()
-        return rowwise, torch.zeros(())
+        weights = [
+            weight if rows is None else rows
+            for rows, weight in (
+                (self.input_layer.batch_rows, self.input_layer.weight),
+                (self.batch_decoder_rows, self.decoder_weight),
+            )
+            if weight is not None
+        ]
+        return _squared_norm(weights), torch.zeros(())

@@ -32,6 +32,10 @@ class LazyAdam(torch.optim.Optimizer):
         Decay rates of the first and second moment estimates.
     eps : float, default=1e-8
         Added to the denominator for numerical stability.
+    weight_decay : float, default=0.0
+        L2 penalty, added to the gradient as :class:`torch.optim.Adam` does
+        (``grad + weight_decay * param``); with a sparse gradient, to the rows
+        it holds only ("lazy" decay).
 
     See Also
     --------
@@ -53,8 +57,9 @@ class LazyAdam(torch.optim.Optimizer):
     1
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        super().__init__(params, defaults)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -72,16 +77,21 @@ class LazyAdam(torch.optim.Optimizer):
                 state["step"] += 1
                 bias1 = 1 - beta1 ** state["step"]
                 bias2 = 1 - beta2 ** state["step"]
+                decay = group["weight_decay"]
                 if not p.grad.is_sparse:
+                    grad = p.grad.add(p, alpha=decay) if decay else p.grad
                     m, v = state["exp_avg"], state["exp_avg_sq"]
-                    m.lerp_(p.grad, 1 - beta1)
-                    v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                    m.lerp_(grad, 1 - beta1)
+                    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                     denom = (v.sqrt() / bias2**0.5).add_(group["eps"])
                     p.addcdiv_(m, denom, value=-group["lr"] / bias1)
                     continue
                 rows, values = _rows_and_values(p.grad)
                 if _compiled_step(p, state, rows, values, group, bias1, bias2):
                     continue
+                updated = _take_rows(p, rows)
+                if decay:
+                    values = values.add(updated, alpha=decay)
                 m = _take_rows(state["exp_avg"], rows)
                 v = _take_rows(state["exp_avg_sq"], rows)
                 m.lerp_(values, 1 - beta1)
@@ -89,7 +99,6 @@ class LazyAdam(torch.optim.Optimizer):
                 _put_rows(state["exp_avg"], rows, m)
                 _put_rows(state["exp_avg_sq"], rows, v)
                 denom = (v.sqrt_() / bias2**0.5).add_(group["eps"])
-                updated = _take_rows(p, rows)
                 updated.addcdiv_(m, denom, value=-group["lr"] / bias1)
                 _put_rows(p, rows, updated)
         return loss
@@ -124,9 +133,9 @@ def _compiled_step(p, state, rows, values, group, bias1, bias2):
     if not ok or (compiled := _compiled()) is None:
         return False
     beta1, beta2 = group["betas"]
+    scalars = [1 - beta1, beta2, 1 - beta2, -group["lr"] / bias1, bias2**0.5]
     scalars = torch.tensor(
-        [1 - beta1, beta2, 1 - beta2, -group["lr"] / bias1, bias2**0.5, group["eps"]],
-        dtype=p.dtype,
+        [*scalars, group["eps"], group["weight_decay"]], dtype=p.dtype
     )
     weight = p.detach()
     compiled.adam_rows(
@@ -205,6 +214,9 @@ class LazySGD(torch.optim.Optimizer):
         Momentum factor.
     nesterov : bool, default=False
         Nesterov momentum.
+    weight_decay : float, default=0.0
+        L2 penalty, added to the gradient as :class:`torch.optim.SGD` does;
+        with a sparse gradient, to the rows it holds only.
 
     See Also
     --------
@@ -222,8 +234,9 @@ class LazySGD(torch.optim.Optimizer):
     tensor([1.0000, 0.5000, 1.0000])
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False):
-        super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov})
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0):
+        defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov}
+        super().__init__(params, {**defaults, "weight_decay": weight_decay})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -237,6 +250,9 @@ class LazySGD(torch.optim.Optimizer):
                     rows, grad = _rows_and_values(p.grad)
                 else:
                     rows, grad = None, p.grad
+                if group["weight_decay"]:
+                    weights = p if rows is None else _take_rows(p, rows)
+                    grad = grad.add(weights, alpha=group["weight_decay"])
                 if momentum:
                     state = self.state[p]
                     if "momentum_buffer" not in state:
