@@ -1,4 +1,5 @@
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -132,8 +133,23 @@ def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make):
     torch.testing.assert_close(lazy.detach(), dense.detach())
 
 
-def test_without_numba_the_optimizer_uses_pytorch_ops(monkeypatch):
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
+def _numba_that_cannot_cache():
+    fake = types.ModuleType("numba")
+
+    def njit(**options):
+        raise RuntimeError("cannot cache function 'adam_rows': no locator available")
+
+    fake.njit = njit
+    return fake
+
+
+@pytest.mark.parametrize(
+    "numba",
+    [None, _numba_that_cannot_cache()],  # None: import numba fails
+    ids=["missing", "no-cache-folder"],
+)
+def test_without_numba_the_optimizer_uses_pytorch_ops(monkeypatch, numba):
+    monkeypatch.setitem(sys.modules, "numba", numba)
     monkeypatch.delitem(sys.modules, "sk_rectifier.nn._compiled", raising=False)
     monkeypatch.delattr(sk_rectifier.nn, "_compiled", raising=False)
     optim._compiled.cache_clear()

@@ -160,6 +160,25 @@ def test_bench_speed_targets_are_read_off_the_same_run():
     assert f"| {big}: training | 2.00x | 3x | no (66% of it) |" in table  # floor
 
 
+def test_bench_accuracy_reports_each_missed_target_and_what_was_tried():
+    bench = _load("bench_accuracy")
+    rows = [  # (task, ours, peers, target, seconds)
+        ("MR 10-fold CV", 0.7942, {"LR": 0.78, "NB-LR": 0.7978}, "79.5%", 1),
+        ("SST-2 test", 0.8314, {"LR": 0.81}, "83.0%", 1),
+        ("SST-5 test (5 classes)", 0.4421, {"LR": 0.4181}, "45.0%", 1),
+    ]
+    rankings = {"sst2": [("a", None)] * 10, "sst5": [("b", None)] * 9}
+    text = "\n".join(bench.missed_targets(rows, rankings))
+    assert "**MR 10-fold CV**: 79.42%, short of 79.5% by 0.08 points" in text
+    assert "NB-LR, 79.78%" in text and "10 candidates, chosen on SST-2" in text
+    assert "short of 45.0% by 0.79 points" in text and "9 candidates" in text
+    assert "phrase labels" in text  # why SST-5's target may be out of reach
+    assert "SST-2 test" not in text  # met
+    for variants in bench.EARLIER.values():
+        assert all(what in text for what, _ in variants)
+    assert bench.missed_targets(rows[1:2], rankings) == []  # all met: nothing
+
+
 _META = dict.fromkeys(
     ["command", "date", "machine", "torch", "sklearn", "skorch", "sk_rectifier"]
     + ["repeats", "busy_repeats", "epochs", "busy"],
