@@ -8,7 +8,14 @@ import torch
 
 import sk_rectifier.nn
 from sk_rectifier._data import ArrayDataset, as_float32
-from sk_rectifier.nn import InputLayer, LazyAdam, LazySGD, RectifierMLP, optim
+from sk_rectifier.nn import (
+    DenoisingLayer,
+    InputLayer,
+    LazyAdam,
+    LazySGD,
+    RectifierMLP,
+    optim,
+)
 from sk_rectifier.nn.optim import _put_rows, _take_rows, _wide
 
 
@@ -182,6 +189,30 @@ def test_lazy_sgd_matches_sgd_on_the_rows_it_sees(decay):
         sgd.step()
         lazy_sgd.step()
     torch.testing.assert_close(lazy.detach()[rows], dense.detach()[rows])
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_autoencoder_penalty_counts_the_rows_its_gradient_holds(tied):
+    """The recorded L2 penalty of a sparse autoencoder step sums the squares
+    of exactly the rows that the step's (coalesced) sparse gradients hold,
+    which are the rows the optimizer decays: each row once."""
+    torch.manual_seed(0)
+    layer = DenoisingLayer(50, 4, tied_weights=tied)
+    X = as_float32(sp.random(6, 50, density=0.1, format="csr", random_state=0))
+    batch, _ = ArrayDataset(X).__getitems__(range(6))
+    loss, _ = layer(batch["X"])
+    loss.sum().backward()
+    expected = 0.0
+    for weight in layer.sparse_parameters():
+        assert weight.grad.is_sparse
+        rows = weight.grad.coalesce().indices()[0]
+        expected += float(weight.detach()[rows].square().sum())
+    rowwise, _ = layer.squared_weight_norms()
+    assert float(rowwise) == pytest.approx(expected, rel=1e-6)
+    layer.release_batch()
+    rowwise, _ = layer.squared_weight_norms()  # no batch: every weight
+    every = sum(float(w.detach().square().sum()) for w in layer.sparse_parameters())
+    assert float(rowwise) == pytest.approx(every, rel=1e-6)
 
 
 def _bits(tensor):

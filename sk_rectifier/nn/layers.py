@@ -458,7 +458,7 @@ class DenoisingLayer(nn.Module):
         nn.init.xavier_uniform_(self.input_layer.weight, gain=gain)
         if self.decoder_weight is not None:
             nn.init.xavier_uniform_(self.decoder_weight, gain=gain)
-        self.batch_decoder_rows = None
+        self.batch_decoder_cols = None
         self.track_l1 = True  # False: forward returns zeros for the L1 term
 
     @property
@@ -515,8 +515,8 @@ class DenoisingLayer(nn.Module):
         target = h.new_zeros(n_rows, len(cols))
         target[rows, inverse] = X.values()
         decoder_rows = F.embedding(cols, self._decoder, sparse=True)
-        if self.training and self.decoder_weight is not None:
-            self.batch_decoder_rows = decoder_rows
+        if self.training:  # the decoder rows this step's gradient holds, once
+            self.batch_decoder_cols = torch.unique(cols)
         z = torch.addmm(self.decoder_bias[cols], h, decoder_rows.T)
         loss = self._entry_loss(z, target / self.target_scale[cols])
         return (loss * weight).sum(dim=1), l1
@@ -529,18 +529,19 @@ class DenoisingLayer(nn.Module):
     def release_batch(self):
         """Forget the rows kept from the last training batch."""
         self.input_layer.batch_rows = None
-        self.batch_decoder_rows = None
+        self.batch_decoder_cols = None
 
     def squared_weight_norms(self):
         """``(rowwise, dense)`` as in :meth:`RectifierMLP.squared_weight_norms`:
-        every weight here is updated row-wise; a tied decoder is the encoder and
-        is counted once."""
-        weights = [
-            weight if rows is None else rows
-            for rows, weight in (
-                (self.input_layer.batch_rows, self.input_layer.weight),
-                (self.batch_decoder_rows, self.decoder_weight),
-            )
-            if weight is not None
-        ]
-        return _squared_norm(weights), torch.zeros(())
+        every weight here is updated row-wise, and decays on the rows of its
+        gradient: after a sparse batch, the encoder's rows of the batch's
+        features and the decoder's sampled rows, each once (tied weights: the
+        sampled rows, which include the batch's features)."""
+        cols = self.batch_decoder_cols
+        if cols is None:  # a dense batch: every row
+            weights = [self.input_layer.weight, self.decoder_weight]
+        elif self.decoder_weight is None:
+            weights = [self.input_layer.weight.detach()[cols]]
+        else:
+            weights = [self.input_layer.batch_rows, self.decoder_weight.detach()[cols]]
+        return _squared_norm([w for w in weights if w is not None]), torch.zeros(())
