@@ -50,8 +50,8 @@ PARAMETERS = {
         '{"adam", "sgd"{lbfgs}}',
         """\
         Optimizer of the dense layers. The first layer is updated row-wise
-        (Adam with the same arithmetic, or SGD), so that with sparse input a
-        step touches only the weight rows of the features in the batch.{lbfgs_text}""",
+        (the same Adam or SGD update), so that with sparse input a step
+        touches only the weight rows of the features in the batch.{lbfgs_text}""",
     ),
     "learning_rate": (
         '{"constant", "invscaling", "adaptive"}',

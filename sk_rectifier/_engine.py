@@ -263,11 +263,12 @@ class _Net(NeuralNet):
         if self.data_parallel:
             rows = _global_batch(self, batch[0])
         step = self.train_step_single(batch, **fit_params)
-        if self.data_parallel:
-            _reduce_gradients(self, step, self.global_total_, rows)
         scaler = self.scaler_
         if scaler is not None:  # float16: the loss was scaled for backward
             step["loss"] = step["loss"].detach() / scaler.get_scale()
+        if self.data_parallel:  # (records the loss: unscaled first)
+            _reduce_gradients(self, step, self.global_total_, rows)
+        if scaler is not None:
             for optimizer in optimizers:
                 scaler.unscale_(optimizer)
         params = TeeGenerator(self.get_all_learnable_params())

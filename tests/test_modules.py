@@ -95,26 +95,45 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, decay, adam_pa
     )
 
 
-def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(monkeypatch):
-    """Both sparse paths on a wide first layer, over steps with overlapping
-    rows and gradients of the tiny magnitudes text training produces."""
-    pytest.importorskip("sk_rectifier.nn._compiled")
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """The calls of the compiled kernel (skips the test without Numba)."""
+    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+    calls, kernel = [], compiled.adam_rows
+    monkeypatch.setattr(compiled, "adam_rows", lambda *a: calls.append(kernel(*a)))
+    return calls
+
+
+def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(
+    monkeypatch, kernel_calls
+):
+    """Both sparse paths on a wide first layer with weight decay, over steps
+    with overlapping rows, gradients of the tiny magnitudes text training
+    produces, and uncoalesced gradients that repeat rows (a tied
+    autoencoder's encoder gets one)."""
     torch.manual_seed(0)
     weights = [torch.nn.Parameter(torch.randn(2000, 16) * 0.01) for _ in range(2)]
     weights[1].data.copy_(weights[0].detach())
-    optimizers = [LazyAdam([w], lr=1e-3) for w in weights]
+    optimizers = [LazyAdam([w], lr=1e-3, weight_decay=0.1) for w in weights]
     for step in range(20):
         rows = torch.randperm(2000)[:300].sort().values
-        grad = torch.randn(300, 16) * 10.0 ** -(step % 8)
+        if step % 2:  # repeated and unsorted rows, summed by coalesce
+            rows = torch.cat([rows, rows[:50]])[torch.randperm(350)]
+        grad = torch.randn(len(rows), 16) * 10.0 ** -(step % 8)
         for i, (w, opt) in enumerate(zip(weights, optimizers)):
             w.grad = torch.sparse_coo_tensor(
                 rows[None], grad, w.shape, check_invariants=False
             )
-            if i:
-                monkeypatch.setattr(optim, "_compiled", lambda: None)
-            opt.step()
-            monkeypatch.undo()
+            with monkeypatch.context() as patch:
+                if i:
+                    patch.setattr(optim, "_compiled", lambda: None)
+                opt.step()
+    assert len(kernel_calls) == 20  # the first optimizer's steps only
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-5, atol=1e-7)
+
+
+def _refuse(*args):
+    raise AssertionError("the compiled step ran")
 
 
 @pytest.mark.parametrize(
@@ -126,9 +145,12 @@ def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(monkeypatch):
     ],
     ids=["strided", "bfloat16", "3-d"],
 )
-def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make):
+def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make, monkeypatch):
     """Tensors NumPy cannot see as they are take the PyTorch ops, with the
     same result as Adam."""
+    compiled = optim._compiled()
+    if compiled is not None:
+        monkeypatch.setattr(compiled, "adam_rows", _refuse)
     torch.manual_seed(0)
     lazy = torch.nn.Parameter(make())
     dense = torch.nn.Parameter(lazy.detach().clone())
@@ -138,6 +160,45 @@ def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make):
     LazyAdam([lazy], lr=0.1).step()
     torch.optim.Adam([dense], lr=0.1).step()
     torch.testing.assert_close(lazy.detach(), dense.detach())
+
+
+def test_lazy_adam_rows_out_of_range_raise_instead_of_writing_memory(monkeypatch):
+    """The kernel does not check bounds: a gradient whose rows lie outside the
+    weight (built without invariant checks) goes to the ops, which raise."""
+    compiled = optim._compiled()
+    if compiled is not None:
+        monkeypatch.setattr(compiled, "adam_rows", _refuse)
+    weight = torch.nn.Parameter(torch.ones(4, 2))
+    for rows in ([0, 4], [-1, 0]):  # increasing: used without a coalesce
+        weight.grad = torch.sparse_coo_tensor(
+            [rows], torch.ones(2, 2), (4, 2), check_invariants=False
+        )
+        with pytest.raises((IndexError, RuntimeError)):
+            LazyAdam([weight]).step()
+
+
+def test_lazy_optimizers_load_states_saved_before_weight_decay():
+    for make in (LazyAdam, LazySGD):
+        weight = torch.nn.Parameter(torch.ones(4, 2))
+        state = make([weight]).state_dict()
+        for group in state["param_groups"]:
+            del group["weight_decay"]
+        optimizer = make([weight])
+        optimizer.load_state_dict(state)
+        weight.grad = torch.sparse_coo_tensor([[1]], torch.ones(1, 2), (4, 2))
+        optimizer.step()
+        assert optimizer.param_groups[0]["weight_decay"] == 0.0
+
+
+def test_numba_without_its_compiler_leaves_the_step_to_pytorch(monkeypatch):
+    """NUMBA_DISABLE_JIT would run the kernel as a Python loop."""
+    numba = pytest.importorskip("numba")
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    optim._compiled.cache_clear()
+    try:
+        assert optim._compiled() is None
+    finally:
+        optim._compiled.cache_clear()
 
 
 def _numba_that_cannot_cache():

@@ -295,9 +295,8 @@ class RectifierMLP(nn.Module):
         was sparse: lazy decay), and of the other weight matrices. Frozen
         weights (no gradient: ``freeze_pretrained``) are not penalised and not
         counted."""
-        rows = self.input_layer.batch_rows
-        first = self.input_layer.weight if rows is None else rows
-        first = [first] if self.input_layer.weight.requires_grad else []
+        weight, rows = self.input_layer.weight, self.input_layer.batch_rows
+        first = [weight if rows is None else rows] if weight.requires_grad else []
         dense = (lay.weight for lay in self.layers if lay.weight.requires_grad)
         return _squared_norm(first), _squared_norm(dense)
 
@@ -500,6 +499,7 @@ class DenoisingLayer(nn.Module):
         )
         h = self.encode(noisy)
         l1 = h.abs().sum(dim=1) if self.track_l1 else h.new_zeros(len(h))
+        self.batch_decoder_cols = None
         if X.layout != torch.sparse_csr:
             z = torch.addmm(self.decoder_bias, h, self._decoder.T)
             return self._entry_loss(z, X / self.target_scale).sum(dim=1), l1
@@ -515,8 +515,8 @@ class DenoisingLayer(nn.Module):
         target = h.new_zeros(n_rows, len(cols))
         target[rows, inverse] = X.values()
         decoder_rows = F.embedding(cols, self._decoder, sparse=True)
-        if self.training:  # the decoder rows this step's gradient holds, once
-            self.batch_decoder_cols = torch.unique(cols)
+        if self.training and torch.is_grad_enabled():  # for the L2 penalty
+            self.batch_decoder_cols = cols
         z = torch.addmm(self.decoder_bias[cols], h, decoder_rows.T)
         loss = self._entry_loss(z, target / self.target_scale[cols])
         return (loss * weight).sum(dim=1), l1
@@ -537,11 +537,13 @@ class DenoisingLayer(nn.Module):
         gradient: after a sparse batch, the encoder's rows of the batch's
         features and the decoder's sampled rows, each once (tied weights: the
         sampled rows, which include the batch's features)."""
-        cols = self.batch_decoder_cols
-        if cols is None:  # a dense batch: every row
-            weights = [self.input_layer.weight, self.decoder_weight]
-        elif self.decoder_weight is None:
-            weights = [self.input_layer.weight.detach()[cols]]
+        encoder, decoder = self.input_layer.weight, self.decoder_weight
+        if self.batch_decoder_cols is None:  # a dense batch: every row
+            weights = [encoder, decoder]
         else:
-            weights = [self.input_layer.batch_rows, self.decoder_weight.detach()[cols]]
+            cols = torch.unique(self.batch_decoder_cols)
+            if decoder is None:
+                weights = [encoder.detach()[cols]]
+            else:
+                weights = [self.input_layer.batch_rows, decoder.detach()[cols]]
         return _squared_norm([w for w in weights if w is not None]), torch.zeros(())

@@ -5,7 +5,16 @@ import functools
 import torch
 
 
-class LazyAdam(torch.optim.Optimizer):
+class _RowWise(torch.optim.Optimizer):
+    """What the row-wise optimizers share."""
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:  # saved before weight_decay existed
+            group.setdefault("weight_decay", 0.0)
+
+
+class LazyAdam(_RowWise):
     """Adam for parameters whose gradient is sparse or dense (row-wise, "lazy").
 
     With a sparse gradient only the rows present in it are updated, with the
@@ -18,9 +27,9 @@ class LazyAdam(torch.optim.Optimizer):
     Unlike :class:`torch.optim.SparseAdam` it needs no ``sparse_mask`` of the
     dense moments, which makes it several times faster on CPU. With Numba
     installed (the ``speed`` extra) a sparse step on the CPU updates each row
-    of the weight and of its moments in place, in one compiled pass, about
-    three times faster than gathering and scattering the rows with PyTorch
-    ops; the arithmetic is the same up to rounding.
+    of the weight and of its moments in place, in one compiled pass (1.6 ms
+    per MR TF-IDF batch, against 2.7-3.0 ms gathering and scattering the rows
+    with PyTorch ops); the arithmetic is the same up to rounding.
 
     Parameters
     ----------
@@ -110,10 +119,13 @@ def _compiled():
     load (Numba raises RuntimeError when it finds no writable cache folder):
     the optimizers then use PyTorch ops."""
     try:
+        import numba
+
         from sk_rectifier.nn import _compiled
     except (ImportError, RuntimeError, OSError):
         return None
-    return _compiled
+    # NUMBA_DISABLE_JIT leaves the kernel a Python loop, far slower than the ops
+    return None if numba.config.DISABLE_JIT else _compiled
 
 
 def _compiled_step(p, state, rows, values, group, bias1, bias2):
@@ -121,17 +133,19 @@ def _compiled_step(p, state, rows, values, group, bias1, bias2):
     and say whether it ran: only on the CPU, for 2-D float32 or float64
     tables that NumPy can see as they are (contiguous, plain tensors)."""
     m, v = state["exp_avg"], state["exp_avg_sq"]
-    values = values.contiguous()
-    tensors = (p, m, v, values)
     ok = p.dtype in (torch.float32, torch.float64) and p.dim() == 2
     ok = ok and all(
         t.device.type == "cpu" and t.dtype == p.dtype and t.is_contiguous()
-        for t in tensors
+        for t in (p, m, v)
     )
-    ok = ok and type(p.data) is torch.Tensor
-    ok = ok and not any(t.is_conj() or t.is_neg() for t in tensors)
+    ok = ok and type(p.data) is torch.Tensor and not values.requires_grad
+    ok = ok and values.dtype == p.dtype and values.shape == (len(rows), p.shape[1])
+    # rows are sorted (see _rows_and_values): the kernel does not check bounds,
+    # the ops raise IndexError
+    ok = ok and (not len(rows) or 0 <= int(rows[0]) <= int(rows[-1]) < len(p))
     if not ok or (compiled := _compiled()) is None:
         return False
+    values = values.contiguous()
     beta1, beta2 = group["betas"]
     scalars = [1 - beta1, beta2, 1 - beta2, -group["lr"] / bias1, bias2**0.5]
     scalars = torch.tensor(
@@ -197,7 +211,7 @@ def _rows_and_values(grad):
     return grad.indices()[0], grad.values()
 
 
-class LazySGD(torch.optim.Optimizer):
+class LazySGD(_RowWise):
     """SGD with (Nesterov) momentum for parameters whose gradient is sparse or
     dense, row-wise like :class:`LazyAdam`: a sparse gradient updates, and
     decays the momentum of, only the rows it holds; a dense one updates every
