@@ -192,8 +192,10 @@ def test_lazy_optimizers_load_states_saved_before_weight_decay():
 
 def test_numba_without_its_compiler_leaves_the_step_to_pytorch(monkeypatch):
     """NUMBA_DISABLE_JIT would run the kernel as a Python loop."""
-    numba = pytest.importorskip("numba")
-    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+    monkeypatch.setattr(compiled.numba.config, "DISABLE_JIT", True)
+    monkeypatch.delitem(sys.modules, "sk_rectifier.nn._compiled")
+    monkeypatch.delattr(sk_rectifier.nn, "_compiled")
     optim._compiled.cache_clear()
     try:
         assert optim._compiled() is None
@@ -208,6 +210,7 @@ def _numba_that_cannot_cache():
         raise RuntimeError("cannot cache function 'adam_rows': no locator available")
 
     fake.njit = njit
+    fake.config = types.SimpleNamespace(DISABLE_JIT=False)
     return fake
 
 

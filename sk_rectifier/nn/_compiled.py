@@ -8,6 +8,10 @@ runs the same step as PyTorch ops.
 import numba
 import numpy as np
 
+#: False under NUMBA_DISABLE_JIT, which leaves the kernel a Python loop, far
+#: slower than the PyTorch ops
+COMPILED = not numba.config.DISABLE_JIT
+
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def adam_rows(weight, exp_avg, exp_avg_sq, rows, grad, scalars):

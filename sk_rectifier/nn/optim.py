@@ -119,13 +119,10 @@ def _compiled():
     load (Numba raises RuntimeError when it finds no writable cache folder):
     the optimizers then use PyTorch ops."""
     try:
-        import numba
-
         from sk_rectifier.nn import _compiled
     except (ImportError, RuntimeError, OSError):
         return None
-    # NUMBA_DISABLE_JIT leaves the kernel a Python loop, far slower than the ops
-    return None if numba.config.DISABLE_JIT else _compiled
+    return _compiled if _compiled.COMPILED else None
 
 
 def _compiled_step(p, state, rows, values, group, bias1, bias2):
