@@ -40,15 +40,33 @@ def test_l1_output_is_the_sum_of_hidden_magnitudes():
     torch.testing.assert_close(l1, sum(h.abs().sum(1) for h in hidden))
 
 
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """The calls of the compiled kernel (skips the test without Numba)."""
+    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+    calls, kernel = [], compiled.adam_rows
+    monkeypatch.setattr(compiled, "adam_rows", lambda *a: calls.append(kernel(*a)))
+    return calls
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Fail the test if the compiled kernel runs."""
+
+    def refuse(*args):
+        raise AssertionError("the compiled step ran")
+
+    compiled = optim._compiled()
+    if compiled is not None:
+        monkeypatch.setattr(compiled, "adam_rows", refuse)
+
+
 @pytest.fixture(params=["compiled", "torch"])
 def adam_path(request, monkeypatch):
     """Run a test with LazyAdam's compiled sparse step (Numba), checked to be
     the one taken, and with its PyTorch ops."""
     if request.param == "compiled":
-        compiled = pytest.importorskip("sk_rectifier.nn._compiled")
-        calls = []
-        kernel = compiled.adam_rows
-        monkeypatch.setattr(compiled, "adam_rows", lambda *a: calls.append(kernel(*a)))
+        calls = request.getfixturevalue("kernel_calls")
         yield request.param
         assert calls, "the compiled step was never taken"
     else:
@@ -95,15 +113,6 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, decay, adam_pa
     )
 
 
-@pytest.fixture
-def kernel_calls(monkeypatch):
-    """The calls of the compiled kernel (skips the test without Numba)."""
-    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
-    calls, kernel = [], compiled.adam_rows
-    monkeypatch.setattr(compiled, "adam_rows", lambda *a: calls.append(kernel(*a)))
-    return calls
-
-
 def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(
     monkeypatch, kernel_calls
 ):
@@ -132,10 +141,6 @@ def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-5, atol=1e-7)
 
 
-def _refuse(*args):
-    raise AssertionError("the compiled step ran")
-
-
 @pytest.mark.parametrize(
     "make",
     [
@@ -145,12 +150,9 @@ def _refuse(*args):
     ],
     ids=["strided", "bfloat16", "3-d"],
 )
-def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make, monkeypatch):
+def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make, no_kernel):
     """Tensors NumPy cannot see as they are take the PyTorch ops, with the
     same result as Adam."""
-    compiled = optim._compiled()
-    if compiled is not None:
-        monkeypatch.setattr(compiled, "adam_rows", _refuse)
     torch.manual_seed(0)
     lazy = torch.nn.Parameter(make())
     dense = torch.nn.Parameter(lazy.detach().clone())
@@ -162,12 +164,9 @@ def test_lazy_adam_falls_back_where_the_compiled_step_cannot_go(make, monkeypatc
     torch.testing.assert_close(lazy.detach(), dense.detach())
 
 
-def test_lazy_adam_rows_out_of_range_raise_instead_of_writing_memory(monkeypatch):
+def test_lazy_adam_rows_out_of_range_raise_instead_of_writing_memory(no_kernel):
     """The kernel does not check bounds: a gradient whose rows lie outside the
     weight (built without invariant checks) goes to the ops, which raise."""
-    compiled = optim._compiled()
-    if compiled is not None:
-        monkeypatch.setattr(compiled, "adam_rows", _refuse)
     weight = torch.nn.Parameter(torch.ones(4, 2))
     for rows in ([0, 4], [-1, 0]):  # increasing: used without a coalesce
         weight.grad = torch.sparse_coo_tensor(
