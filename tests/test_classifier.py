@@ -149,6 +149,32 @@ def test_sparse_first_layer_gradient_touches_only_batch_rows():
     np.testing.assert_array_equal(touched, np.unique(X.indices))
 
 
+def test_compiled_and_pytorch_sparse_steps_train_the_same_model(monkeypatch):
+    """With Numba, a sparse first layer trains through compiled kernels
+    (forward, backward, Adam step); without, through PyTorch ops. Both give
+    the same model and the same recorded losses (the L2 penalty's included),
+    up to float32 rounding."""
+    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+    from sk_rectifier.nn import optim
+
+    rng = np.random.RandomState(0)
+    X = sp.random(300, 2000, density=0.01, format="csr", random_state=rng)
+    y = (X[:, :1000].sum(axis=1).A1 > X[:, 1000:].sum(axis=1).A1).astype(int)
+    calls, kernel = [], compiled.sparse_dense
+    counted = lambda *args: calls.append(args) or kernel(*args)  # noqa: E731
+    monkeypatch.setattr(compiled, "sparse_dense", counted)
+    params = dict(max_iter=5, alpha=0.01, batch_size=32)
+    fast = make_clf(**params).fit(X, y)
+    assert len(calls) == 5 * 10  # every training batch
+    monkeypatch.setattr(optim, "_compiled", lambda: None)
+    ops = make_clf(**params).fit(X, y)
+    assert len(calls) == 50
+    for a, b in zip(fast.coefs_ + fast.intercepts_, ops.coefs_ + ops.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fast.loss_curve_, ops.loss_curve_, rtol=1e-5)
+    assert fast.loss_curve_[-1] < fast.loss_curve_[0]
+
+
 def test_sparse_input_is_never_densified(forbid_densify):
     X = sp.random(100, 1_000_000, density=3e-5, format="csr", random_state=0)
     y = np.arange(100) % 2

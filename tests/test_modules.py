@@ -61,6 +61,41 @@ def no_kernel(monkeypatch):
         monkeypatch.setattr(compiled, "adam_rows", refuse)
 
 
+LAYER_KERNELS = ("transpose", "sparse_dense", "bag_rows")
+
+
+@pytest.fixture
+def layer_kernel_calls(monkeypatch):
+    """The names of the compiled first-layer kernels called, in turn (skips
+    the test without Numba)."""
+    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+    calls = []
+
+    def counting(name, kernel):
+        def counted(*args):
+            calls.append(name)
+            return kernel(*args)
+
+        return counted
+
+    for name in LAYER_KERNELS:
+        monkeypatch.setattr(compiled, name, counting(name, getattr(compiled, name)))
+    return calls
+
+
+@pytest.fixture(params=["compiled", "torch"])
+def layer_path(request, monkeypatch):
+    """Run a test with the first layer's compiled sparse forward and backward
+    (Numba), checked to be the ones taken, and with its PyTorch ops."""
+    if request.param == "compiled":
+        calls = request.getfixturevalue("layer_kernel_calls")
+        yield request.param
+        assert set(calls) == set(LAYER_KERNELS), calls
+    else:
+        monkeypatch.setattr(optim, "_compiled", lambda: None)
+        yield request.param
+
+
 @pytest.fixture(params=["compiled", "torch"])
 def adam_path(request, monkeypatch):
     """Run a test with LazyAdam's compiled sparse step (Numba), checked to be
@@ -327,17 +362,24 @@ def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
     ],
     ids=["random", "one", "empty"],
 )
-def test_sparse_training_forward_and_gradients_are_the_dense_ones(X, index_dtype):
-    """The first layer's sparse training path (gathered rows, bags, the
-    transposed bags of the backward pass) against dense autograd: the output,
-    the weight's (sparse) and the bias's gradients, and the input values'
-    gradient when they require one (an input attribution, say)."""
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sparse_training_forward_and_gradients_are_the_dense_ones(
+    X, index_dtype, dtype, layer_path
+):
+    """The first layer's sparse training paths (compiled: the weight's rows
+    read in place, the batch sorted by column for the backward pass; PyTorch
+    ops: gathered rows, bags, the transposed bags of the backward pass)
+    against dense autograd: the output, the weight's (sparse) and the bias's
+    gradients, the lazy L2 penalty's squares, and on the PyTorch path the
+    input values' gradient when they require one (an input attribution,
+    say; the compiled path leaves such values to the ops)."""
     torch.manual_seed(0)
-    layer = InputLayer(300, 6)
+    layer = InputLayer(300, 6).to(dtype)
     torch.nn.init.normal_(layer.weight)
     torch.nn.init.normal_(layer.bias)
     X = as_float32(X)
-    values = torch.from_numpy(X.data.copy()).requires_grad_()
+    values = torch.from_numpy(X.data).to(dtype)
+    values.requires_grad_(layer_path == "torch")
     batch = torch.sparse_csr_tensor(
         torch.from_numpy(X.indptr).to(index_dtype),
         torch.from_numpy(X.indices).to(index_dtype),
@@ -345,22 +387,73 @@ def test_sparse_training_forward_and_gradients_are_the_dense_ones(X, index_dtype
         size=X.shape,
         check_invariants=True,
     )
-    upstream = torch.randn(X.shape[0], 6)
+    upstream = torch.randn(X.shape[0], 6, dtype=dtype)
     out = layer(batch)
     (out * upstream).sum().backward()
     sparse_grad, bias_grad = layer.weight.grad, layer.bias.grad
     assert sparse_grad.is_sparse
+    # each distinct feature once, increasing: the optimizers need no sort
+    touched = sparse_grad._indices()[0].numpy()
+    np.testing.assert_array_equal(touched, np.unique(X.indices))
+    squares = layer.weight.detach()[touched].square().sum()
+    torch.testing.assert_close(layer.batch_squared_norm(), squares)
     layer.zero_grad()
-    dense_X = torch.from_numpy(X.toarray()).requires_grad_()
+    dense_X = torch.from_numpy(X.toarray()).to(dtype).requires_grad_()
     dense = torch.addmm(layer.bias, dense_X, layer.weight)
     (dense * upstream).sum().backward()
     torch.testing.assert_close(out, dense)
     torch.testing.assert_close(sparse_grad.to_dense(), layer.weight.grad)
     torch.testing.assert_close(bias_grad, layer.bias.grad)
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    torch.testing.assert_close(values.grad, dense_X.grad[rows, X.indices])
-    touched = sparse_grad.coalesce().indices()[0].numpy()
-    np.testing.assert_array_equal(touched, np.unique(X.indices))
+    if values.requires_grad:
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        torch.testing.assert_close(values.grad, dense_X.grad[rows, X.indices])
+
+
+def test_input_values_that_need_a_gradient_take_the_pytorch_ops(
+    layer_kernel_calls,
+):
+    """Values that require a gradient get it: the compiled kernels, which
+    compute none, are not used."""
+    X = as_float32(sp.random(5, 40, density=0.2, format="csr", random_state=0))
+    values = torch.from_numpy(X.data).requires_grad_()
+    batch = torch.sparse_csr_tensor(
+        torch.from_numpy(X.indptr), torch.from_numpy(X.indices), values, X.shape
+    )
+    InputLayer(40, 3)(batch).sum().backward()
+    assert values.grad is not None and not layer_kernel_calls
+
+
+def test_compiled_first_layer_refuses_columns_outside_its_weight(
+    layer_kernel_calls,
+):
+    """A batch wider than the layer raises IndexError, as the PyTorch ops do,
+    before the forward kernel (which does not check) reads any row."""
+    layer = InputLayer(5, 3)
+    batch = torch.sparse_csr_tensor(
+        torch.tensor([0, 1, 2]), torch.tensor([1, 6]), torch.ones(2), (2, 8)
+    )
+    with pytest.raises(IndexError, match="out of range"):
+        layer(batch)
+    assert layer_kernel_calls == ["transpose"]
+    layer.weight.data = torch.zeros(8, 3)
+    assert layer(batch).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "rows", [[3, 0, 7, 7, 1], [], [2]], ids=["shuffled, repeated", "none", "empty"]
+)
+def test_csr_batches_are_scipys_row_selection(rows):
+    """ArrayDataset builds a sparse batch in a few NumPy calls: the same
+    tensor as SciPy's row indexing, empty rows and repeats included."""
+    X = sp.random(8, 30, density=0.2, format="csr", random_state=0, dtype=np.float32)
+    X[2] = 0.0
+    X.eliminate_zeros()
+    batch, _ = ArrayDataset(X).__getitems__(rows)
+    expected = X[np.asarray(rows, dtype=np.intp)]
+    assert batch["X"].layout == torch.sparse_csr and batch["X"].shape == expected.shape
+    np.testing.assert_array_equal(batch["X"].crow_indices(), expected.indptr)
+    np.testing.assert_array_equal(batch["X"].col_indices(), expected.indices)
+    np.testing.assert_array_equal(batch["X"].values(), expected.data)
 
 
 def test_row_copies_inside_autograd_and_from_misaligned_values():

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
+from sk_rectifier.nn import optim
 from sk_rectifier.nn.optim import _take_rows
 
 
@@ -88,6 +89,59 @@ class _BagRows(torch.autograd.Function):
         return grad_rows, grad_values, None
 
 
+class _CompiledBag(torch.autograd.Function):
+    """A CSR batch times the weight, forward and backward in compiled kernels
+    (:mod:`sk_rectifier.nn._compiled`): the forward reads the weight's rows
+    where they are (no gathered copy), the backward sums each distinct
+    feature's row gradient from the batch by columns (``transposed``, from
+    ``kernels.transpose``), into a coalesced sparse gradient. Also returns
+    the sum of the squares of the rows read (float64, no gradient)."""
+
+    @staticmethod
+    def forward(ctx, weight, kernels, X, transposed):
+        out = weight.new_zeros(X.shape[0], weight.shape[1])
+        table, first = weight.detach().numpy(), transposed[4]
+        squares = kernels.sparse_dense(*_csr_arrays(X), table, first, out.numpy())
+        squares = torch.tensor(squares, dtype=torch.float64)
+        ctx.mark_non_differentiable(squares)
+        ctx.kernels, ctx.transposed = kernels, transposed
+        ctx.shape, ctx.dtype = weight.shape, weight.dtype
+        return out, squares
+
+    @staticmethod
+    def backward(ctx, grad, _):
+        cols, offsets, rows, weights, _ = ctx.transposed
+        grad = grad.to(ctx.dtype).contiguous()
+        grad_rows = grad.new_empty(len(cols), ctx.shape[1])
+        ctx.kernels.bag_rows(offsets, rows, weights, grad.numpy(), grad_rows.numpy())
+        sparse = torch.sparse_coo_tensor(
+            torch.from_numpy(cols).unsqueeze(0),
+            grad_rows,
+            ctx.shape,
+            is_coalesced=True,
+            check_invariants=False,
+        )
+        return sparse, None, None, None
+
+
+def _csr_arrays(X):
+    """``(indptr, indices, values)`` of a CPU CSR tensor, as NumPy views."""
+    return X.crow_indices().numpy(), X.col_indices().numpy(), X.values().numpy()
+
+
+def _compiled_kernels(weight, X):
+    """The compiled kernels when a training batch may go through them: a CPU
+    batch and a contiguous float32 or float64 weight of a plain tensor, values
+    of that dtype that need no gradient, outside autocast; else None."""
+    ok = weight.device.type == "cpu" and X.device.type == "cpu"
+    ok = ok and weight.dtype in (torch.float32, torch.float64) and weight.dim() == 2
+    ok = ok and weight.is_contiguous() and type(weight.data) is torch.Tensor
+    values = X.values()
+    ok = ok and values.dtype == weight.dtype and not values.requires_grad
+    ok = ok and not torch.is_autocast_enabled("cpu")
+    return optim._compiled() if ok else None
+
+
 class InputLayer(nn.Module):
     """Affine first layer that takes a dense batch or a CSR batch.
 
@@ -127,7 +181,10 @@ class InputLayer(nn.Module):
         # draw its weights (Xavier) themselves
         self.weight = nn.Parameter(torch.zeros(n_features, n_out))
         self.bias = nn.Parameter(torch.zeros(n_out))
-        self.batch_rows = None
+        # from the last training batch when it was sparse, for the lazy L2
+        # penalty: the weight rows of its features (PyTorch ops) or the sum of
+        # their squares (compiled kernels)
+        self.batch_rows = self.batch_squares = None
         self._transposed = None  # (weight version, weight.T contiguous)
 
     def __getstate__(self):
@@ -143,8 +200,8 @@ class InputLayer(nn.Module):
         return self._transposed[1]
 
     def forward(self, X):
+        self.release_batch()
         if X.layout != torch.sparse_csr:
-            self.batch_rows = None
             if self.training:
                 return torch.addmm(self.bias, X, self.weight)
             # Inference multiplies by a contiguous (n_out, n_features) copy: with
@@ -158,7 +215,6 @@ class InputLayer(nn.Module):
             )
             return F.linear(X, weight_t, self.bias)
         if not (self.training and torch.is_grad_enabled()):
-            self.batch_rows = None
             out = F.embedding_bag(
                 X.col_indices(),
                 self.weight,
@@ -167,13 +223,32 @@ class InputLayer(nn.Module):
                 per_sample_weights=X.values(),
             )
             return out + self.bias
+        if (kernels := _compiled_kernels(self.weight, X)) is not None:
+            # (raises IndexError for a column outside the weight, as
+            # embedding_bag does: the forward kernel does not check)
+            transposed = kernels.transpose(*_csr_arrays(X), len(self.weight))
+            out, squares = _CompiledBag.apply(self.weight, kernels, X, transposed)
+            self.batch_squares = squares.to(self.weight.dtype)
+            return out + self.bias
         # Gather the rows of the features present in the batch once; the weight
         # gradient is then a sparse tensor with one row per distinct feature.
         batch = _Transposed(X)
         rows = _GatherRows.apply(self.weight, batch.cols)
         out = _BagRows.apply(rows, X.values(), batch)
-        self.batch_rows = rows  # for this training step's (lazy) L2 penalty
+        self.batch_rows = rows
         return out + self.bias
+
+    def batch_squared_norm(self):
+        """The sum of the squared weights of the rows the last training batch
+        used when it was sparse (None after a dense batch), without autograd:
+        the first layer's lazy L2 penalty."""
+        if self.batch_rows is not None:
+            return _squared_norm([self.batch_rows])
+        return self.batch_squares  # (None after a dense batch)
+
+    def release_batch(self):
+        """Forget what was kept from the last training batch."""
+        self.batch_rows = self.batch_squares = None
 
 
 def _squared_norm(weights):
@@ -286,7 +361,7 @@ class RectifierMLP(nn.Module):
 
     def release_batch(self):
         """Forget the rows kept from the last training batch."""
-        self.input_layer.batch_rows = None
+        self.input_layer.release_batch()
 
     def squared_weight_norms(self):
         """Return ``(rowwise, dense)``, without autograd (the L2 penalty's
@@ -295,10 +370,14 @@ class RectifierMLP(nn.Module):
         was sparse: lazy decay), and of the other weight matrices. Frozen
         weights (no gradient: ``freeze_pretrained``) are not penalised and not
         counted."""
-        weight, rows = self.input_layer.weight, self.input_layer.batch_rows
-        first = [weight if rows is None else rows] if weight.requires_grad else []
+        layer = self.input_layer
+        first = _squared_norm([])
+        if layer.weight.requires_grad:
+            first = layer.batch_squared_norm()
+            if first is None:  # a dense batch: every row
+                first = _squared_norm([layer.weight])
         dense = (lay.weight for lay in self.layers if lay.weight.requires_grad)
-        return _squared_norm(first), _squared_norm(dense)
+        return first, _squared_norm(dense)
 
 
 #: Reconstruction strategies: output activation and per-entry loss.
@@ -528,7 +607,7 @@ class DenoisingLayer(nn.Module):
 
     def release_batch(self):
         """Forget the rows kept from the last training batch."""
-        self.input_layer.batch_rows = None
+        self.input_layer.release_batch()
         self.batch_decoder_cols = None
 
     def squared_weight_norms(self):
@@ -539,11 +618,12 @@ class DenoisingLayer(nn.Module):
         sampled rows, which include the batch's features)."""
         encoder, decoder = self.input_layer.weight, self.decoder_weight
         if self.batch_decoder_cols is None:  # a dense batch: every row
-            weights = [encoder, decoder]
+            rowwise = _squared_norm([w for w in (encoder, decoder) if w is not None])
         else:
             cols = torch.unique(self.batch_decoder_cols)
             if decoder is None:
-                weights = [encoder.detach()[cols]]
+                rowwise = _squared_norm([encoder.detach()[cols]])
             else:
-                weights = [self.input_layer.batch_rows, decoder.detach()[cols]]
-        return _squared_norm([w for w in weights if w is not None]), torch.zeros(())
+                decoded = _squared_norm([decoder.detach()[cols]])
+                rowwise = self.input_layer.batch_squared_norm() + decoded
+        return rowwise, torch.zeros(())
