@@ -1,3 +1,4 @@
+import pickle
 import sys
 import types
 
@@ -311,6 +312,31 @@ def test_autoencoder_penalty_counts_the_rows_its_gradient_holds(tied):
     rowwise, _ = layer.squared_weight_norms()  # no batch: every weight
     every = sum(float(w.detach().square().sum()) for w in layer.sparse_parameters())
     assert float(rowwise) == pytest.approx(every, rel=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (1024, 1025)], ids=["small", "4 MiB"])
+def test_zeros_tables_are_ordinary_writable_zeros(shape, monkeypatch):
+    """Large tables come from memory advised for huge pages, small ones from
+    torch.zeros; either way they are zeros that NumPy, pickle and the
+    optimizers can use, and a refusal of the memory falls back."""
+    mapped, mmap = [], optim.mmap.mmap
+    monkeypatch.setattr(
+        optim.mmap, "mmap", lambda *a, **k: mapped.append(a) or mmap(*a, **k)
+    )
+    table = optim._zeros_table(*shape, dtype=torch.float64)
+    assert table.shape == shape and table.dtype == torch.float64
+    assert not table.any() and table.is_contiguous()
+    table.numpy()[1, 2] = 5.0
+    copy = pickle.loads(pickle.dumps(table))
+    assert copy[1, 2] == 5.0 and copy.sum() == 5.0
+    if hasattr(optim.mmap, "MADV_HUGEPAGE"):  # Linux
+        assert len(mapped) == (shape != (3, 4))
+
+    def refuse(*args, **kwargs):
+        raise OSError("no memory of that kind")
+
+    monkeypatch.setattr(optim.mmap, "mmap", refuse)
+    assert not optim._zeros_table(*shape).any()
 
 
 def _bits(tensor):

@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
 from sk_rectifier.nn import optim
-from sk_rectifier.nn.optim import _take_rows
+from sk_rectifier.nn.activations import ACTIVATIONS, INIT_GAIN
+from sk_rectifier.nn.optim import _take_rows, _zeros_table
 
 
 class _GatherRows(torch.autograd.Function):
@@ -179,7 +179,7 @@ class InputLayer(nn.Module):
         super().__init__()
         # zeros, not uninitialised memory: the networks that use this layer
         # draw its weights (Xavier) themselves
-        self.weight = nn.Parameter(torch.zeros(n_features, n_out))
+        self.weight = nn.Parameter(_zeros_table(n_features, n_out))
         self.bias = nn.Parameter(torch.zeros(n_out))
         # from the last training batch when it was sparse, for the lazy L2
         # penalty: the weight rows of its features (PyTorch ops) or the sum of
@@ -508,7 +508,7 @@ class DenoisingLayer(nn.Module):
         self.corruption = corruption
         self.corruption_level = corruption_level
         self.decoder_weight = (
-            None if tied_weights else nn.Parameter(torch.empty(n_features, n_hidden))
+            None if tied_weights else nn.Parameter(_zeros_table(n_features, n_hidden))
         )
         self.decoder_bias = nn.Parameter(torch.zeros(n_features))
         scale = torch.ones(n_features) if target_scale is None else target_scale

@@ -1,8 +1,47 @@
 """Row-wise optimizer for a first layer fed with sparse input."""
 
 import functools
+import math
+import mmap
 
 import torch
+
+#: tables of this many bytes or more get memory backed by huge pages
+HUGE_TABLE = 4 << 20
+
+
+def _zeros_table(*shape, dtype=torch.float32):
+    """A CPU tensor of zeros; a large one (``HUGE_TABLE`` bytes or more) in
+    memory that Linux is asked to back with 2 MiB pages (``MADV_HUGEPAGE``,
+    where transparent huge pages are on or left to ``madvise``).
+
+    A text layer's weight and moments are read at a few thousand rows
+    scattered over tens of megabytes at every step: with 4 KiB pages most of
+    those reads also miss the address translation cache (MR TF-IDF
+    training, 0.205 to 0.17 s/epoch). Pages are zeroed by the kernel when
+    first touched. Elsewhere, or if the memory cannot be had that way, this
+    is ``torch.zeros``.
+    """
+    nbytes = math.prod(shape) * dtype.itemsize
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if nbytes >= HUGE_TABLE and advice is not None:
+        try:
+            flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+            memory = mmap.mmap(-1, nbytes, flags=flags)
+            memory.madvise(advice)
+        except (OSError, ValueError, AttributeError):
+            pass
+        else:  # (the tensor holds a reference to the memory)
+            return torch.frombuffer(memory, dtype=dtype).view(shape)
+    return torch.zeros(shape, dtype=dtype)
+
+
+def _zeros_like(tensor):
+    """``torch.zeros_like`` for a contiguous table: :func:`_zeros_table` on the
+    CPU."""
+    if tensor.device.type != "cpu" or not tensor.is_contiguous():
+        return torch.zeros_like(tensor)
+    return _zeros_table(*tensor.shape, dtype=tensor.dtype)
 
 
 class _RowWise(torch.optim.Optimizer):
@@ -27,9 +66,12 @@ class LazyAdam(_RowWise):
     Unlike :class:`torch.optim.SparseAdam` it needs no ``sparse_mask`` of the
     dense moments, which makes it several times faster on CPU. With Numba
     installed (the ``speed`` extra) a sparse step on the CPU updates each row
-    of the weight and of its moments in place, in one compiled pass (1.6 ms
-    per MR TF-IDF batch, against 2.7-3.0 ms gathering and scattering the rows
-    with PyTorch ops); the arithmetic is the same up to rounding.
+    of the weight and of its moments in place, in one compiled pass that
+    prefetches the rows it is about to update (about 1 ms per MR TF-IDF
+    batch, against 2.7-3.0 ms gathering and scattering the rows with PyTorch
+    ops); the arithmetic is the same up to rounding. On Linux, large moment
+    tables (like the first layer's weight) are allocated in memory advised
+    for huge pages, which makes scattered rows cheaper to reach.
 
     Parameters
     ----------
@@ -81,8 +123,8 @@ class LazyAdam(_RowWise):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
                 state["step"] += 1
                 bias1 = 1 - beta1 ** state["step"]
                 bias2 = 1 - beta2 ** state["step"]
@@ -267,7 +309,7 @@ class LazySGD(_RowWise):
                 if momentum:
                     state = self.state[p]
                     if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = torch.zeros_like(p)
+                        state["momentum_buffer"] = _zeros_like(p)
                     whole = state["momentum_buffer"]
                     buf = whole if rows is None else _take_rows(whole, rows)
                     buf.mul_(momentum).add_(grad)
