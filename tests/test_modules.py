@@ -339,6 +339,20 @@ def test_zeros_tables_are_ordinary_writable_zeros(shape, monkeypatch):
     assert not optim._zeros_table(*shape).any()
 
 
+def test_large_layers_follow_torchs_default_dtype(monkeypatch):
+    """A first layer large enough for huge pages is made in torch's default
+    dtype, like its bias and like torch.zeros."""
+    monkeypatch.setattr(optim, "HUGE_TABLE", 1024)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        layer = InputLayer(300, 6)
+    finally:
+        torch.set_default_dtype(previous)
+    assert layer.weight.dtype == layer.bias.dtype == torch.float64
+    assert layer.weight.shape == (300, 6) and not layer.weight.any()
+
+
 def _bits(tensor):
     return tensor.contiguous().view(torch.uint8)
 
@@ -466,7 +480,9 @@ def test_compiled_first_layer_refuses_columns_outside_its_weight(
 
 
 @pytest.mark.parametrize(
-    "rows", [[3, 0, 7, 7, 1], [], [2]], ids=["shuffled, repeated", "none", "empty"]
+    "rows",
+    [[3, 0, 7, 7, 1], [], [2], [-1, 0, -8]],
+    ids=["shuffled, repeated", "none", "empty", "from the end"],
 )
 def test_csr_batches_are_scipys_row_selection(rows):
     """ArrayDataset builds a sparse batch in a few NumPy calls: the same
