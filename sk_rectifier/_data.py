@@ -85,6 +85,8 @@ def _take_csr_rows(X, rows):
     of SciPy's row indexing on a batch of text)."""
     if len(rows) and rows.min() < 0:  # counted from the end
         rows = np.where(rows < 0, rows + X.shape[0], rows)
+        if rows.min() < 0:
+            raise IndexError(f"row index out of range for {X.shape[0]} rows")
     starts = X.indptr[rows]
     lengths = X.indptr[rows + 1] - starts
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -92,7 +94,7 @@ def _take_csr_rows(X, rows):
     take = np.arange(indptr[-1]) + np.repeat(starts - indptr[:-1], lengths)
     return torch.sparse_csr_tensor(
         torch.from_numpy(indptr),
-        torch.from_numpy(X.indices[take].astype(np.int64)),
+        torch.from_numpy(X.indices[take].astype(np.int64, copy=False)),
         torch.from_numpy(X.data[take]),
         size=(len(rows), X.shape[1]),
         check_invariants=False,
@@ -122,7 +124,8 @@ class ArrayDataset(Dataset):
     def __getitems__(self, rows):
         rows = np.asarray(rows, dtype=np.intp)
         X = self.X
-        Xi = {"X": _take_csr_rows(X, rows) if sp.issparse(X) else to_tensor(X[rows])}
+        csr = sp.issparse(X) and X.format == "csr"
+        Xi = {"X": _take_csr_rows(X, rows) if csr else to_tensor(X[rows])}
         if self.sample_weight is not None:
             Xi["sample_weight"] = torch.from_numpy(self.sample_weight[rows])
         yi = None if self.y is None else torch.from_numpy(self.y[rows])

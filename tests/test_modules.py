@@ -225,6 +225,30 @@ def test_lazy_optimizers_load_states_saved_before_weight_decay():
         assert optimizer.param_groups[0]["weight_decay"] == 0.0
 
 
+def test_numba_that_cannot_compile_the_kernels_leaves_them_to_pytorch(
+    monkeypatch,
+):
+    """A Numba release that loads but fails to compile a kernel is found out
+    by the first sparse step's warm-up, not in the middle of a fit: the
+    PyTorch ops run instead."""
+    compiled = pytest.importorskip("sk_rectifier.nn._compiled")
+
+    def fail(*args):
+        raise compiled.numba.core.errors.TypingError("a newer Numba")
+
+    monkeypatch.setattr(compiled, "sparse_dense", fail)
+    optim._compiled.cache_clear()
+    try:
+        assert optim._compiled() is None
+        X = as_float32(sp.random(4, 30, density=0.3, format="csr", random_state=0))
+        batch, _ = ArrayDataset(X).__getitems__(range(4))
+        layer = InputLayer(30, 2)
+        layer(batch["X"]).sum().backward()
+        LazyAdam(layer.parameters()).step()
+    finally:
+        optim._compiled.cache_clear()
+
+
 def test_numba_without_its_compiler_leaves_the_step_to_pytorch(monkeypatch):
     """NUMBA_DISABLE_JIT would run the kernel as a Python loop."""
     compiled = pytest.importorskip("sk_rectifier.nn._compiled")
@@ -399,8 +423,15 @@ def test_row_copies_are_index_select_and_index_copy_bit_for_bit(make, wide):
         sp.random(20, 300, density=0.05, format="csr", random_state=0),
         sp.csr_matrix(([2.0], ([3], [7])), shape=(5, 300)),  # one non-zero
         sp.csr_matrix((4, 300)),  # no non-zero at all
+        # wider than one pass of the radix sort (2048 columns)
+        sp.random(30, 70_000, density=0.002, format="csr", random_state=0),
+        # not canonical: a column twice in a row, columns out of order
+        sp.csr_matrix(
+            ([1.0, 2.0, 3.0, 4.0, 5.0], [4999, 3, 4999, 2100, 0], [0, 3, 3, 5]),
+            shape=(3, 5000),
+        ),
     ],
-    ids=["random", "one", "empty"],
+    ids=["random", "one", "empty", "wide", "not canonical"],
 )
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_sparse_training_forward_and_gradients_are_the_dense_ones(
@@ -414,10 +445,10 @@ def test_sparse_training_forward_and_gradients_are_the_dense_ones(
     input values' gradient when they require one (an input attribution,
     say; the compiled path leaves such values to the ops)."""
     torch.manual_seed(0)
-    layer = InputLayer(300, 6).to(dtype)
+    layer = InputLayer(X.shape[1], 6).to(dtype)
     torch.nn.init.normal_(layer.weight)
     torch.nn.init.normal_(layer.bias)
-    X = as_float32(X)
+    X = X.astype(np.float32)  # (as it is: duplicates and order kept)
     values = torch.from_numpy(X.data).to(dtype)
     values.requires_grad_(layer_path == "torch")
     batch = torch.sparse_csr_tensor(
@@ -425,7 +456,7 @@ def test_sparse_training_forward_and_gradients_are_the_dense_ones(
         torch.from_numpy(X.indices).to(index_dtype),
         values,
         size=X.shape,
-        check_invariants=True,
+        check_invariants=X.has_canonical_format,
     )
     upstream = torch.randn(X.shape[0], 6, dtype=dtype)
     out = layer(batch)
@@ -481,8 +512,8 @@ def test_compiled_first_layer_refuses_columns_outside_its_weight(
 
 @pytest.mark.parametrize(
     "rows",
-    [[3, 0, 7, 7, 1], [], [2], [-1, 0, -8]],
-    ids=["shuffled, repeated", "none", "empty", "from the end"],
+    [[3, 0, 7, 7, 1], [], [2], [-1, 0, -8], [0, -9], [8]],
+    ids=["shuffled, repeated", "none", "empty", "from the end", "-9", "8"],
 )
 def test_csr_batches_are_scipys_row_selection(rows):
     """ArrayDataset builds a sparse batch in a few NumPy calls: the same
@@ -490,6 +521,12 @@ def test_csr_batches_are_scipys_row_selection(rows):
     X = sp.random(8, 30, density=0.2, format="csr", random_state=0, dtype=np.float32)
     X[2] = 0.0
     X.eliminate_zeros()
+    if max(rows, default=0) >= 8 or min(rows, default=0) < -8:
+        with pytest.raises(IndexError):
+            X[np.asarray(rows)]
+        with pytest.raises(IndexError):
+            ArrayDataset(X).__getitems__(rows)
+        return
     batch, _ = ArrayDataset(X).__getitems__(rows)
     expected = X[np.asarray(rows, dtype=np.intp)]
     assert batch["X"].layout == torch.sparse_csr and batch["X"].shape == expected.shape

@@ -30,10 +30,11 @@ NONZEROS_AHEAD = 8
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
-@intrinsic
-def _prefetch_address(typingctx, array, row, col):
-    """Hint the CPU to bring the cache line of ``array[row, col]`` (2-D) in:
-    no effect on results, and no fault for any address."""
+def _prefetch_code(write):
+    """Code generation for an intrinsic ``(array, row, col)`` that hints the
+    CPU to bring the cache line of ``array[row, col]`` (2-D) in, to be
+    written (``write``) or read: no effect on results, and no fault for any
+    address."""
 
     def codegen(context, builder, signature, args):
         array_type = signature.args[0]
@@ -52,21 +53,42 @@ def _prefetch_address(typingctx, array, row, col):
             [byte_pointer],
             ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
         )
-        # write intent (the kernels update what they fetch), high locality,
-        # data cache
+        # read or write intent, high locality, data cache
         address = builder.bitcast(pointer, byte_pointer)
-        builder.call(function, [address, int32(1), int32(3), int32(1)])
+        builder.call(function, [address, int32(int(write)), int32(3), int32(1)])
         return context.get_dummy_value()
 
-    return types.void(array, row, col), codegen
+    return codegen
+
+
+@intrinsic
+def _prefetch_to_write(typingctx, array, row, col):
+    return types.void(array, row, col), _prefetch_code(write=True)
+
+
+@intrinsic
+def _prefetch_to_read(typingctx, array, row, col):
+    return types.void(array, row, col), _prefetch_code(write=False)
 
 
 @_jit
 def prefetch(table, row):
-    """Prefetch every cache line of ``table[row]`` (C-contiguous, 2-D)."""
+    """Prefetch every cache line of ``table[row]`` (C-contiguous, 2-D), to
+    be updated."""
     step = max(64 // table.itemsize, 1)
     for col in range(0, table.shape[1], step):
-        _prefetch_address(table, row, col)
+        _prefetch_to_write(table, row, col)
+    _prefetch_to_write(table, row, table.shape[1] - 1)  # (a row off a line)
+
+
+@_jit
+def prefetch_to_read(table, row):
+    """Prefetch every cache line of ``table[row]`` (C-contiguous, 2-D), to
+    be read."""
+    step = max(64 // table.itemsize, 1)
+    for col in range(0, table.shape[1], step):
+        _prefetch_to_read(table, row, col)
+    _prefetch_to_read(table, row, table.shape[1] - 1)
 
 
 @_jit
@@ -124,8 +146,10 @@ def transpose(indptr, indices, values, n_features):
             raise IndexError("a column index of the batch is out of range")
     order = np.arange(nnz)
     spare = np.empty(nnz, np.int64)
-    shift = 0
-    while shift == 0 or (n_features - 1) >> shift:
+    passes, widest = 1, max(n_features - 1, 0) >> 11
+    while widest:
+        passes, widest = passes + 1, widest >> 11
+    for shift in range(0, 11 * passes, 11):
         starts = np.zeros(2049, np.int64)
         for p in range(nnz):
             starts[((indices[p] >> shift) & 2047) + 1] += 1
@@ -137,7 +161,6 @@ def transpose(indptr, indices, values, n_features):
             spare[starts[d]] = k
             starts[d] += 1
         order, spare = spare, order
-        shift += 11
     row_of = np.empty(nnz, np.int64)
     for i in range(indptr.shape[0] - 1):
         for k in range(indptr[i], indptr[i + 1]):
@@ -178,7 +201,7 @@ def sparse_dense(indptr, indices, values, weight, first, out):
     for i in range(indptr.shape[0] - 1):
         for k in range(indptr[i], indptr[i + 1]):
             if k + NONZEROS_AHEAD < nnz:
-                prefetch(weight, indices[k + NONZEROS_AHEAD])
+                prefetch_to_read(weight, indices[k + NONZEROS_AHEAD])
             c, value = indices[k], values[k]
             for j in range(weight.shape[1]):
                 out[i, j] += value * weight[c, j]
@@ -200,3 +223,20 @@ def bag_rows(offsets, rows, weights, grad, out):
             r, value = rows[p], weights[p]
             for j in range(grad.shape[1]):
                 out[u, j] += value * grad[r, j]
+
+
+def warm_up():
+    """Compile every kernel for float32 tables and int64 indices (or load
+    them from Numba's cache) on a tiny batch: a Numba that cannot compile
+    them fails here, where the caller can fall back to the PyTorch ops,
+    rather than in the middle of a fit."""
+    indptr, indices = np.array([0, 2, 3]), np.array([0, 1, 1])
+    values = np.ones(3, np.float32)
+    weight, moments = np.ones((2, 3), np.float32), np.zeros((2, 2, 3), np.float32)
+    cols, offsets, rows, weights, first = transpose(indptr, indices, values, 2)
+    out = np.zeros((2, 3), np.float32)
+    sparse_dense(indptr, indices, values, weight, first, out)
+    grad = np.empty((len(cols), 3), np.float32)
+    bag_rows(offsets, rows, weights, out, grad)
+    scalars = np.array([0.1, 0.999, 0.001, -0.1, 0.03, 1e-8, 0.0], np.float32)
+    adam_rows(weight, moments[0], moments[1], cols, grad, scalars)

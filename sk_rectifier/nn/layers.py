@@ -102,13 +102,14 @@ class _CompiledBag(torch.autograd.Function):
         out = weight.new_zeros(X.shape[0], weight.shape[1])
         table, first = weight.detach().numpy(), transposed[4]
         squares = kernels.sparse_dense(*_csr_arrays(X), table, first, out.numpy())
-        squares = torch.tensor(squares, dtype=torch.float64)
+        squares = weight.new_tensor(squares, dtype=torch.float64)
         ctx.mark_non_differentiable(squares)
         ctx.kernels, ctx.transposed = kernels, transposed
         ctx.shape, ctx.dtype = weight.shape, weight.dtype
         return out, squares
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, grad, _):
         cols, offsets, rows, weights, _ = ctx.transposed
         grad = grad.to(ctx.dtype).contiguous()
@@ -625,5 +626,8 @@ class DenoisingLayer(nn.Module):
                 rowwise = _squared_norm([encoder.detach()[cols]])
             else:
                 decoded = _squared_norm([decoder.detach()[cols]])
-                rowwise = self.input_layer.batch_squared_norm() + decoded
+                encoded = self.input_layer.batch_squared_norm()
+                if encoded is None:  # (an encoder switched to eval alone)
+                    encoded = _squared_norm([encoder])
+                rowwise = encoded + decoded
         return rowwise, torch.zeros(())

@@ -173,7 +173,10 @@ def _compiled():
     the optimizers then use PyTorch ops."""
     try:
         from sk_rectifier.nn import _compiled
-    except (ImportError, RuntimeError, OSError):
+
+        if _compiled.COMPILED:
+            _compiled.warm_up()
+    except Exception:  # any failure to load Numba or to compile the kernels
         return None
     return _compiled if _compiled.COMPILED else None
 
@@ -199,7 +202,7 @@ def _compiled_step(p, state, rows, values, group, bias1, bias2):
     beta1, beta2 = group["betas"]
     scalars = [1 - beta1, beta2, 1 - beta2, -group["lr"] / bias1, bias2**0.5]
     scalars = torch.tensor(
-        [*scalars, group["eps"], group["weight_decay"]], dtype=p.dtype
+        [*scalars, group["eps"], group["weight_decay"]], dtype=p.dtype, device="cpu"
     )
     weight = p.detach()
     compiled.adam_rows(
