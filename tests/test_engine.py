@@ -487,3 +487,28 @@ def test_a_failed_partial_fit_leaves_the_random_state_as_it_was(data, monkeypatc
         return clf.coefs_[0]
 
     np.testing.assert_array_equal(run(fail=True), run(fail=False))
+
+
+def test_every_training_batch_runs_with_every_module_in_training_mode():
+    """The net sets a module's mode only when some submodule is not in it:
+    a submodule a callback put in eval mode before a batch is back in
+    training mode for that batch, as with skorch's own setting."""
+    from skorch.callbacks import Callback
+
+    class EvalDropout(Callback):
+        def __init__(self):
+            self.modes = []
+
+        def on_batch_begin(self, net, training=False, **kwargs):
+            if training:
+                net.module_.dropout.eval()
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.modes.append([m.training for m in net.module_.modules()])
+
+    X, y = np.random.RandomState(0).rand(40, 5), np.arange(40) % 2
+    callback = EvalDropout()
+    RectifierMLPClassifier((4,), dropout=0.5, max_iter=2, callbacks=[callback]).fit(
+        X, y
+    )
+    assert len(callback.modes) == 2 and all(all(m) for m in callback.modes)
