@@ -72,23 +72,22 @@ def _prefetch_to_read(typingctx, array, row, col):
 
 
 @_jit
-def prefetch(table, row):
+def prefetch(table, row, write):
     """Prefetch every cache line of ``table[row]`` (C-contiguous, 2-D), to
-    be updated."""
+    be updated (``write``) or read (callers pass a constant: the branch is
+    compiled away)."""
     step = max(64 // table.itemsize, 1)
     for col in range(0, table.shape[1], step):
-        _prefetch_to_write(table, row, col)
-    _prefetch_to_write(table, row, table.shape[1] - 1)  # (a row off a line)
+        _prefetch_line(table, row, col, write)
+    _prefetch_line(table, row, table.shape[1] - 1, write)  # (a row off a line)
 
 
 @_jit
-def prefetch_to_read(table, row):
-    """Prefetch every cache line of ``table[row]`` (C-contiguous, 2-D), to
-    be read."""
-    step = max(64 // table.itemsize, 1)
-    for col in range(0, table.shape[1], step):
+def _prefetch_line(table, row, col, write):
+    if write:
+        _prefetch_to_write(table, row, col)
+    else:
         _prefetch_to_read(table, row, col)
-    _prefetch_to_read(table, row, table.shape[1] - 1)
 
 
 @_jit
@@ -113,9 +112,9 @@ def adam_rows(weight, exp_avg, exp_avg_sq, rows, grad, scalars):
     for k in range(n):
         if k + ROWS_AHEAD < n:
             ahead = rows[k + ROWS_AHEAD]
-            prefetch(weight, ahead)
-            prefetch(exp_avg, ahead)
-            prefetch(exp_avg_sq, ahead)
+            prefetch(weight, ahead, True)
+            prefetch(exp_avg, ahead, True)
+            prefetch(exp_avg_sq, ahead, True)
         r = rows[k]
         for j in range(weight.shape[1]):
             g = grad[k, j] + decay * weight[r, j]
@@ -201,7 +200,7 @@ def sparse_dense(indptr, indices, values, weight, first, out):
     for i in range(indptr.shape[0] - 1):
         for k in range(indptr[i], indptr[i + 1]):
             if k + NONZEROS_AHEAD < nnz:
-                prefetch_to_read(weight, indices[k + NONZEROS_AHEAD])
+                prefetch(weight, indices[k + NONZEROS_AHEAD], False)
             c, value = indices[k], values[k]
             for j in range(weight.shape[1]):
                 out[i, j] += value * weight[c, j]

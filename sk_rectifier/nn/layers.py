@@ -130,19 +130,6 @@ def _csr_arrays(X):
     return X.crow_indices().numpy(), X.col_indices().numpy(), X.values().numpy()
 
 
-def _compiled_kernels(weight, X):
-    """The compiled kernels when a training batch may go through them: a CPU
-    batch and a contiguous float32 or float64 weight of a plain tensor, values
-    of that dtype that need no gradient, outside autocast; else None."""
-    ok = weight.device.type == "cpu" and X.device.type == "cpu"
-    ok = ok and weight.dtype in (torch.float32, torch.float64) and weight.dim() == 2
-    ok = ok and weight.is_contiguous() and type(weight.data) is torch.Tensor
-    values = X.values()
-    ok = ok and values.dtype == weight.dtype and not values.requires_grad
-    ok = ok and not torch.is_autocast_enabled("cpu")
-    return optim._compiled() if ok else None
-
-
 class InputLayer(nn.Module):
     """Affine first layer that takes a dense batch or a CSR batch.
 
@@ -224,7 +211,10 @@ class InputLayer(nn.Module):
                 per_sample_weights=X.values(),
             )
             return out + self.bias
-        if (kernels := _compiled_kernels(self.weight, X)) is not None:
+        kernels = None  # (autocast: the PyTorch ops)
+        if not torch.is_autocast_enabled("cpu"):
+            kernels = optim._kernels_for((self.weight,), X.values())
+        if kernels is not None:
             # (raises IndexError for a column outside the weight, as
             # embedding_bag does: the forward kernel does not check)
             transposed = kernels.transpose(*_csr_arrays(X), len(self.weight))

@@ -181,22 +181,31 @@ def _compiled():
     return _compiled if _compiled.COMPILED else None
 
 
+def _kernels_for(tables, values):
+    """The compiled kernels when they may work on ``tables`` and ``values``
+    as NumPy views: CPU, 2-D, contiguous float32 or float64 tables of plain
+    tensors, all of one dtype, with values of that dtype that need no
+    gradient; else None."""
+    dtype = tables[0].dtype
+    ok = dtype in (torch.float32, torch.float64)
+    ok = ok and all(
+        t.device.type == "cpu" and t.dtype == dtype and t.dim() == 2 for t in tables
+    )
+    ok = ok and all(t.is_contiguous() and type(t.data) is torch.Tensor for t in tables)
+    ok = ok and values.device.type == "cpu" and values.dtype == dtype
+    return _compiled() if ok and not values.requires_grad else None
+
+
 def _compiled_step(p, state, rows, values, group, bias1, bias2):
     """Run a sparse Adam step on ``rows`` with the compiled kernel, in place,
     and say whether it ran: only on the CPU, for 2-D float32 or float64
     tables that NumPy can see as they are (contiguous, plain tensors)."""
     m, v = state["exp_avg"], state["exp_avg_sq"]
-    ok = p.dtype in (torch.float32, torch.float64) and p.dim() == 2
-    ok = ok and all(
-        t.device.type == "cpu" and t.dtype == p.dtype and t.is_contiguous()
-        for t in (p, m, v)
-    )
-    ok = ok and type(p.data) is torch.Tensor and not values.requires_grad
-    ok = ok and values.dtype == p.dtype and values.shape == (len(rows), p.shape[1])
+    ok = values.shape == (len(rows), p.shape[-1])
     # rows are sorted (see _rows_and_values): the kernel does not check bounds,
     # the ops raise IndexError
     ok = ok and (not len(rows) or 0 <= int(rows[0]) <= int(rows[-1]) < len(p))
-    if not ok or (compiled := _compiled()) is None:
+    if not ok or (compiled := _kernels_for((p, m, v), values)) is None:
         return False
     values = values.contiguous()
     beta1, beta2 = group["betas"]
