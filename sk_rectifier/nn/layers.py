@@ -230,15 +230,22 @@ class InputLayer(nn.Module):
         return out + self.bias
 
     def batch_squared_norm(self):
-        """The sum of the squared weights of the rows the last training batch
-        used when it was sparse (None after a dense batch), without autograd:
-        the first layer's lazy L2 penalty."""
+        """The first layer's lazy L2 penalty, without autograd.
+
+        Returns
+        -------
+        squares : torch.Tensor or None
+            The sum of the squared weights of the rows the last training
+            batch used when it was sparse (each row once); None after a
+            dense batch, in inference, or after :meth:`release_batch`.
+        """
         if self.batch_rows is not None:
             return _squared_norm([self.batch_rows])
         return self.batch_squares  # (None after a dense batch)
 
     def release_batch(self):
-        """Forget what was kept from the last training batch."""
+        """Forget what was kept from the last training batch (its gathered
+        rows or their squares), so that no tensor of its graph stays alive."""
         self.batch_rows = self.batch_squares = None
 
 
