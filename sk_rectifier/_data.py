@@ -55,26 +55,16 @@ def as_float32(X, copy=True):
     return X
 
 
-def to_tensor(X, n_rows=None):
+def to_tensor(X):
     """A float32 ndarray as a tensor (no copy unless it is read-only), a CSR
-    matrix as a torch sparse CSR tensor; with ``n_rows``, zero rows are
-    appended up to that many rows (built into the tensor: no padded copy of
-    a sparse ``X`` is made)."""
-    extra = 0 if n_rows is None else n_rows - X.shape[0]
+    matrix as a torch sparse CSR tensor."""
     if not sp.issparse(X):
-        if extra:
-            return torch.from_numpy(
-                np.concatenate([X, np.zeros((extra, X.shape[1]), X.dtype)])
-            )
         return torch.from_numpy(X if X.flags.writeable else X.copy())
-    indptr = torch.from_numpy(X.indptr.astype(np.int64))
-    if extra:
-        indptr = torch.cat([indptr, indptr[-1:].expand(extra)])
     return torch.sparse_csr_tensor(
-        indptr,
+        torch.from_numpy(X.indptr.astype(np.int64)),
         torch.from_numpy(X.indices.astype(np.int64)),
         torch.from_numpy(X.data if X.data.flags.writeable else X.data.copy()),
-        size=(X.shape[0] + extra, X.shape[1]),
+        size=X.shape,
         check_invariants=False,
     )
 

@@ -32,14 +32,8 @@ OPTIMIZERS = {
     "lbfgs": (torch.optim.LBFGS, None),  # full batch, every parameter
 }
 
-#: rows per inference batch (a multiple of 8, see :func:`predict`)
+#: rows per inference batch
 INFERENCE_BATCH = 4096
-
-
-def padded_rows(rows):
-    """The rows an inference batch of ``rows`` rows is computed with: zero
-    rows pad it to a multiple of 8 (at least 8), see :func:`predict`."""
-    return -(-max(rows, 1) // 8) * 8
 
 
 @dataclass
@@ -955,10 +949,6 @@ def predict(
     """``fn(module, batch)`` over the rows of ``X`` (float32 ndarray or CSR) in
     inference mode, concatenated on the CPU.
 
-    Batches are padded with zero rows to a multiple of 8 rows, and the dense
-    layers multiply by weights in (out, in) layout: together they make each
-    row's output independent of the other rows in the call (float32 matrix
-    products otherwise pick kernels, and summation orders, by batch shape).
     ``fn`` may return a tensor or a list of tensors (one per layer). With
     ``collect``, each batch's output goes to ``collect(output)`` as soon as it
     is computed, and nothing is returned (the outputs of all of ``X`` are
@@ -971,7 +961,7 @@ def predict(
         for start in range(0, max(n, 1), batch_size):
             chunk = X if n <= batch_size else X[start : start + batch_size]
             rows = chunk.shape[0]
-            batch = to_tensor(chunk, n_rows=padded_rows(rows))
+            batch = to_tensor(chunk)
             with autocast(device, precision):
                 out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):

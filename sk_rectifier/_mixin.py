@@ -114,7 +114,7 @@ def torch_seed(seed, device):
 
 
 #: multiply-adds below which a prediction runs on one thread
-_SMALL_WORK = 2e7
+_SMALL_WORK = 1e6
 
 
 def _available_cores():
@@ -262,16 +262,14 @@ _WEIGHT_SIZES = weakref.WeakKeyDictionary()  # module -> (per-row, first layer)
 def _work(module, X):
     """Multiply-adds of one inference batch of ``X`` through ``module``'s
     weight matrices (the first layer's at the rows' mean non-zeros when ``X``
-    is sparse), counting the zero rows that pad a batch to a multiple of 8
-    (see :func:`engine.predict`): one row through a 3x1000 network is
-    8 x 2.8M multiply-adds. The weight sizes are read once per module."""
+    is sparse). The weight sizes are read once per module."""
     sizes = _WEIGHT_SIZES.get(module)
     if sizes is None:
         weights = [p for p in module.parameters() if p.ndim == 2]
         first = tuple(weights[0].shape) if weights else None
         sizes = _WEIGHT_SIZES[module] = (sum(w.numel() for w in weights), first)
     per_row, first = sizes
-    rows = engine.padded_rows(min(X.shape[0], engine.INFERENCE_BATCH))
+    rows = min(X.shape[0], engine.INFERENCE_BATCH)
     if sp.issparse(X) and first is not None:
         per_row += X.nnz / max(X.shape[0], 1) * first[1] - first[0] * first[1]
     return rows * per_row

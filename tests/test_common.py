@@ -14,6 +14,14 @@ _FLOAT32 = (
     "that tolerance), the check asks for 1e-7"
 )
 
+_ONE_ROW = (
+    "computes in float32: a one-row call runs a matrix-vector kernel and a batch a "
+    "matrix-matrix kernel, which round differently (about 1e-7 on a probability; "
+    "MLPClassifier on float32 input differs the same way at real sizes); "
+    "test_engine.py checks that a row's output agrees with the batch's to 1e-5 "
+    "relative, the check asks for 1e-7 absolute"
+)
+
 ESTIMATORS = [
     RectifierMLPClassifier(
         hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01, random_state=0
@@ -43,17 +51,13 @@ _UNLABELED = (
 
 
 def expected_failed_checks(estimator):
+    expected = {"check_methods_subset_invariance": _ONE_ROW}
+    if isinstance(estimator, DenoisingAutoencoderTransformer):
+        return expected
+    expected["check_sample_weight_equivalence_on_dense_data"] = _FLOAT32
+    expected["check_sample_weight_equivalence_on_sparse_data"] = _FLOAT32
     if isinstance(estimator, RectifierMLPRegressor):
-        return {
-            "check_sample_weight_equivalence_on_dense_data": _FLOAT32,
-            "check_sample_weight_equivalence_on_sparse_data": _FLOAT32,
-        }
-    if not isinstance(estimator, RectifierMLPClassifier):
-        return {}
-    expected = {
-        "check_sample_weight_equivalence_on_dense_data": _FLOAT32,
-        "check_sample_weight_equivalence_on_sparse_data": _FLOAT32,
-    }
+        return expected
     if estimator.pretraining is not None:
         expected["check_classifiers_classes"] = _UNLABELED
     return expected

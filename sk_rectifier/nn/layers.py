@@ -173,35 +173,11 @@ class InputLayer(nn.Module):
         # penalty: the weight rows of its features (PyTorch ops) or the sum of
         # their squares (compiled kernels)
         self.batch_rows = self.batch_squares = None
-        self._transposed = None  # (weight version, weight.T contiguous)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        return {**state, "_transposed": None}  # a cache, not state
-
-    def _weight_t(self):
-        """A contiguous (n_out, n_features) copy of the weight, cached until the
-        weight changes (its version counter moves with every in-place update)."""
-        version = (self.weight._version, self.weight.data_ptr())
-        if self._transposed is None or self._transposed[0] != version:
-            self._transposed = (version, self.weight.detach().T.contiguous())
-        return self._transposed[1]
 
     def forward(self, X):
         self.release_batch()
         if X.layout != torch.sparse_csr:
-            if self.training:
-                return torch.addmm(self.bias, X, self.weight)
-            # Inference multiplies by a contiguous (n_out, n_features) copy: with
-            # that layout (and row counts padded to a multiple of 8 by the
-            # caller) a row's output does not depend on the other rows of the
-            # batch, as it may with the (n_features, n_out) layout.
-            weight_t = (
-                self._weight_t()
-                if torch.is_inference_mode_enabled()
-                else self.weight.T.contiguous()
-            )
-            return F.linear(X, weight_t, self.bias)
+            return torch.addmm(self.bias, X, self.weight)
         if not (self.training and torch.is_grad_enabled()):
             out = F.embedding_bag(
                 X.col_indices(),
