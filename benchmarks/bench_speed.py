@@ -4,7 +4,9 @@ Peers: scikit-learn's ``MLPClassifier`` and a plain skorch
 ``NeuralNetClassifier`` (an ``nn.Sequential`` MLP fed the same data), with the
 same architecture, optimizer (Adam, lr 1e-3), batch size (200) and number of
 epochs. Every figure is a median over ``--repeats`` runs, and every ratio is
-taken against ``MLPClassifier`` measured in the same run.
+taken against ``MLPClassifier`` measured in the same run; the contenders take
+turns, run by run (and round by round for inference), so that a slow spell of
+a shared machine falls on all of them alike.
 
 Sections:
 
@@ -15,8 +17,8 @@ Sections:
   TF-IDF uni+bigrams (sparse, 1x100), Fashion-MNIST 10,000 x 784 (dense,
   3x1000 and 1x100);
 * inference: ``predict_proba`` throughput (rows/s) on the held-out rows
-  (median call over at least ``--repeats`` calls and one second), and the
-  latency of ``predict`` on one row (median of 300 calls);
+  (median call over 0.4 s) and the latency of ``predict`` on one row
+  (median of 100 calls), each the median of ``--repeats`` rounds;
 * busy machine: the same training and ``predict_proba`` with two busy-loop
   processes beside the run (``--busy``), and each library's slowdown factor;
 * autoencoder: seconds per epoch of ``DenoisingAutoencoderTransformer`` and
@@ -154,17 +156,33 @@ def make_models(hidden, epochs, n_features, n_classes):
     return {OURS: ours, SKLEARN: sklearn_mlp, SKORCH: skorch_plain}
 
 
-def fit_timed(factory, X, y, repeats):
-    """Median seconds per epoch and the last model."""
-    seconds = []
-    for seed in range(repeats):
-        model = factory(seed)
+def take_turns(labels, measure, rounds):
+    """Median of ``measure(label, round)`` for each label over ``rounds``
+    rounds in which every label is measured once, in an order rotated from
+    one round to the next: a slow spell of a shared machine falls on all the
+    contenders alike instead of on whichever ran during it."""
+    labels = list(labels)
+    values = {label: [] for label in labels}
+    for r in range(rounds):
+        k = r % len(labels)
+        for label in labels[k:] + labels[:k]:
+            values[label].append(measure(label, r))
+    return {label: statistics.median(v) for label, v in values.items()}
+
+
+def fits_timed(factories, X, y, repeats):
+    """Median seconds per epoch of each contender (seeds ``0..repeats-1``,
+    taking turns) and its last model."""
+    models = {}
+
+    def fit(label, seed):
+        model = models[label] = factories[label](seed)
         start = time.perf_counter()
         model.fit(X, y)
         elapsed = time.perf_counter() - start
-        ran = getattr(model, "n_iter_", None) or len(model.history)
-        seconds.append(elapsed / ran)
-    return statistics.median(seconds), model
+        return elapsed / (getattr(model, "n_iter_", None) or len(model.history))
+
+    return take_turns(factories, fit, repeats), models
 
 
 def peak_memory_mib(label, hidden, epochs, X, y):
@@ -203,6 +221,7 @@ def throughput(model, X, repeats, min_seconds=1.0):
     """Median rows per second of ``predict_proba`` over all of ``X``, over
     ``repeats`` calls or as many as fill ``min_seconds`` (a call on a small
     ``X`` takes milliseconds: a median of three would be noise)."""
+    model.predict_proba(X)  # (untimed: the other library's threads may still spin)
     times = []
     while len(times) < repeats or sum(times) < min_seconds and len(times) < 500:
         start = time.perf_counter()
@@ -273,36 +292,54 @@ def training_and_inference(
     case = f"{name}, {_arch(hidden)}"
     factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
     factories[OURS](0).set_params(max_iter=1).fit(X[:300], y[:300])  # warm-up
-    train, infer, loaded = [], [], []
-    for label, factory in factories.items():
-        print(f"  {case} / {label} ...", end=" ", flush=True)
-        sec, model = fit_timed(factory, X, y, repeats)
+    print(f"  {case}: training {', '.join(factories)} in turn ...", flush=True)
+    seconds, models = fits_timed(factories, X, y, repeats)
+    train = []
+    for label, model in models.items():
         mib = peak_memory_mib(label, hidden, epochs, X, y) if memory else None
         accuracy = float(np.mean(model.predict(X_test) == y_test))
+        sec = seconds[label]
         print(
-            f"{sec:.3f} s/epoch, {_mib(mib)} MiB, accuracy {accuracy:.4f}", flush=True
+            f"    {label}: {sec:.3f} s/epoch, {_mib(mib)} MiB, accuracy {accuracy:.4f}"
         )
         train.append(
             {"case": case, "model": label, "s_per_epoch": sec, "peak_mib": mib}
             | {"accuracy": accuracy}
         )
-        if label == SKORCH:
-            continue
-        rows_s = throughput(model, X_test, repeats)
-        lat = latency_ms(model, X_test)
-        infer.append(
-            {"case": case, "model": label, "rows_per_s": rows_s, "latency_ms": lat}
-        )
-        if busy:
-            with Busy(busy):
-                busy_sec, busy_model = fit_timed(factory, X, y, busy_repeats)
-                busy_rows_s = throughput(busy_model, X_test, busy_repeats)
-            loaded.append(
-                {"case": case, "model": label, "s_per_epoch": busy_sec}
-                | {"rows_per_s": busy_rows_s, "idle_s_per_epoch": sec}
-                | {"idle_rows_per_s": rows_s}
-            )
+    predictors = {label: m for label, m in models.items() if label != SKORCH}
+    rows_s, lat = inference(predictors, X_test, repeats)
+    infer = [
+        {"case": case, "model": label, "rows_per_s": rows_s[label]}
+        | {"latency_ms": lat[label]}
+        for label in predictors
+    ]
+    loaded = []
+    if busy:
+        contenders = {label: factories[label] for label in predictors}
+        with Busy(busy):
+            busy_sec, busy_models = fits_timed(contenders, X, y, busy_repeats)
+            rounds = max(busy_repeats, 3)
+            busy_rows_s, _ = inference(busy_models, X_test, rounds, latency=False)
+        loaded = [
+            {"case": case, "model": label, "s_per_epoch": busy_sec[label]}
+            | {"rows_per_s": busy_rows_s[label], "idle_s_per_epoch": seconds[label]}
+            | {"idle_rows_per_s": rows_s[label]}
+            for label in predictors
+        ]
     return train, infer, loaded
+
+
+def inference(models, X, rounds, latency=True):
+    """``predict_proba`` rows per second and one-row latency (ms) of each
+    model, the models taking turns for ``rounds`` rounds (median of the
+    rounds); latency is None when not asked for."""
+    rows_s = take_turns(
+        models, lambda label, _: throughput(models[label], X, 3, 0.4), rounds
+    )
+    if not latency:
+        return rows_s, dict.fromkeys(models)
+    lat = take_turns(models, lambda label, _: latency_ms(models[label], X, 100), rounds)
+    return rows_s, lat
 
 
 def autoencoder_rows(data, epochs, quick):
@@ -471,9 +508,12 @@ def to_markdown(sections, meta):
         f"sk_rectifier {meta['sk_rectifier']}; numba {meta.get('numba')}.  ",
         f"Medians over {meta['repeats']} runs ({meta['busy_repeats']} with busy "
         f"neighbours) of {meta['epochs']} epochs (Adam, lr 1e-3, batch 200, same "
-        "architecture); `predict_proba`: the median call over at least one second; "
-        "one-row `predict`: the median of 300 calls. Ratios are against "
-        "MLPClassifier in this run (higher is better for us).",
+        "architecture); `predict_proba`: the median call over 0.4 s, "
+        "one-row `predict`: the median of 100 calls, each the median of "
+        f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
+        "turns, run by run and round by round, so that a slow spell of the "
+        "machine falls on all of them. Ratios are against MLPClassifier in this "
+        "run (higher is better for us).",
         "",
         "## Training",
         "",

@@ -522,8 +522,9 @@ def test_mr_subset_accuracy(data_home):
 
 
 def test_dense_predictions_follow_every_sparse_update():
-    """Dense inference multiplies by a cached transposed copy of the first
-    layer: a row-wise (sparse) update must invalidate it."""
+    """After every row-wise (sparse) update, written by the compiled kernels
+    through NumPy, dense inference reads the updated first layer: it agrees
+    with sparse inference of the same rows."""
     rng = np.random.RandomState(0)
     X = sp.random(60, 40, density=0.1, format="csr", random_state=rng)
     y = np.arange(60) % 2

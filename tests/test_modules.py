@@ -149,6 +149,39 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, decay, adam_pa
     )
 
 
+@pytest.mark.parametrize("decay", [0.0, 0.5])
+@pytest.mark.parametrize(
+    "dtype, reference",
+    [
+        (torch.float32, {"fused": True}),  # torch's fused kernel: the same bits
+        (torch.float64, {"fused": True}),
+        (torch.bfloat16, {"foreach": False}),  # no fused path: PyTorch operations
+    ],
+)
+def test_lazy_adam_dense_gradient_takes_adams_step(decay, dtype, reference):
+    """A dense gradient updates every row as Adam does, and the moments carry
+    over from sparse steps before it."""
+    torch.manual_seed(0)
+    dense = torch.nn.Parameter(torch.randn(30, 7, dtype=dtype))
+    lazy = torch.nn.Parameter(dense.detach().clone())
+    adam = torch.optim.Adam([dense], lr=0.01, weight_decay=decay, **reference)
+    lazy_adam = LazyAdam([lazy], lr=0.01, weight_decay=decay)
+    for _ in range(4):
+        grad = torch.randn(30, 7, dtype=dtype)
+        dense.grad, lazy.grad = grad.clone(), grad.clone()
+        version = lazy._version
+        adam.step()
+        lazy_adam.step()
+        assert lazy._version > version  # in place
+    if dtype == torch.bfloat16:
+        torch.testing.assert_close(lazy, dense)
+    else:
+        assert torch.equal(lazy, dense)
+    for key in ("exp_avg", "exp_avg_sq"):
+        torch.testing.assert_close(lazy_adam.state[lazy][key], adam.state[dense][key])
+    assert lazy_adam.state[lazy]["step"] == 4
+
+
 def test_lazy_adam_compiled_and_torch_steps_agree_on_a_text_layer(
     monkeypatch, kernel_calls
 ):

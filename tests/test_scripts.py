@@ -102,6 +102,22 @@ def test_bench_speed_quick(data_home, tmp_path):
     assert output.with_suffix(".json").is_file()
 
 
+def test_bench_speed_contenders_take_turns():
+    """Each round measures every contender once, starting one further along,
+    and each figure is the median of its rounds."""
+    bench = _load("bench_speed")
+    figures = {"ours": [1.0, 5.0, 3.0], "theirs": [2.0, 2.0, 9.0]}
+    order = []
+
+    def measure(label, r):
+        order.append(label)
+        return figures[label][r]
+
+    medians = bench.take_turns(["ours", "theirs"], measure, 3)
+    assert order == ["ours", "theirs", "theirs", "ours", "ours", "theirs"]
+    assert medians == {"ours": 3.0, "theirs": 2.0}
+
+
 def test_bench_speed_targets_are_read_off_the_same_run():
     bench = _load("bench_speed")
     sparse, big, small = "MR TF-IDF (9 features), 1x8", "dense, 3x1000", "dense, 1x100"
