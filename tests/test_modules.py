@@ -159,16 +159,18 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, decay, adam_pa
     ],
 )
 def test_lazy_adam_dense_gradient_takes_adams_step(decay, dtype, reference):
-    """A dense gradient updates every row as Adam does, and the moments carry
-    over from sparse steps before it."""
+    """A dense gradient, contiguous or strided, updates every row as Adam
+    does."""
     torch.manual_seed(0)
     dense = torch.nn.Parameter(torch.randn(30, 7, dtype=dtype))
     lazy = torch.nn.Parameter(dense.detach().clone())
     adam = torch.optim.Adam([dense], lr=0.01, weight_decay=decay, **reference)
     lazy_adam = LazyAdam([lazy], lr=0.01, weight_decay=decay)
-    for _ in range(4):
+    for step in range(4):
         grad = torch.randn(30, 7, dtype=dtype)
-        dense.grad, lazy.grad = grad.clone(), grad.clone()
+        dense.grad = grad.clone()
+        # every other step a strided gradient (a transposed view)
+        lazy.grad = grad.clone() if step % 2 else grad.t().contiguous().t()
         version = lazy._version
         adam.step()
         lazy_adam.step()

@@ -170,11 +170,14 @@ def _dense_adam(p, state, group, bias1, bias2):
     PyTorch operations."""
     beta1, beta2 = group["betas"]
     m, v, decay = state["exp_avg"], state["exp_avg_sq"], group["weight_decay"]
-    if p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64):
+    fused = p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64)
+    if fused and all(t.is_contiguous() for t in (p, m, v)):
         steps = [torch.tensor(float(state["step"] - 1))]  # (it counts this one)
         kwargs = {"lr": group["lr"], "weight_decay": decay, "eps": group["eps"]}
+        # (the kernel reads a strided gradient as if it were contiguous)
+        grad = p.grad.contiguous()
         adam(
-            [p], [p.grad], [m], [v], [], steps, fused=True, amsgrad=False,
+            [p], [grad], [m], [v], [], steps, fused=True, amsgrad=False,
             beta1=beta1, beta2=beta2, maximize=False, **kwargs,
         )  # fmt: skip
         for tensor in (p, m, v):  # (the kernel leaves the counters where they were)
