@@ -217,7 +217,7 @@ def _memory_child(spec, data):
     print(mem.extra_mib)
 
 
-def throughput(model, X, repeats, min_seconds=1.0):
+def throughput(model, X, repeats=3, min_seconds=0.4):
     """Median rows per second of ``predict_proba`` over all of ``X``, over
     ``repeats`` calls or as many as fill ``min_seconds`` (a call on a small
     ``X`` takes milliseconds: a median of three would be noise)."""
@@ -230,7 +230,7 @@ def throughput(model, X, repeats, min_seconds=1.0):
     return X.shape[0] / statistics.median(times)
 
 
-def latency_ms(model, X, calls=300):
+def latency_ms(model, X, calls=100):
     """Median milliseconds of ``predict`` on one row."""
     row = X[:1]
     for _ in range(20):
@@ -333,12 +333,10 @@ def inference(models, X, rounds, latency=True):
     """``predict_proba`` rows per second and one-row latency (ms) of each
     model, the models taking turns for ``rounds`` rounds (median of the
     rounds); latency is None when not asked for."""
-    rows_s = take_turns(
-        models, lambda label, _: throughput(models[label], X, 3, 0.4), rounds
-    )
+    rows_s = take_turns(models, lambda label, _: throughput(models[label], X), rounds)
     if not latency:
         return rows_s, dict.fromkeys(models)
-    lat = take_turns(models, lambda label, _: latency_ms(models[label], X, 100), rounds)
+    lat = take_turns(models, lambda label, _: latency_ms(models[label], X), rounds)
     return rows_s, lat
 
 

@@ -960,14 +960,13 @@ def predict(
     with torch.inference_mode():
         for start in range(0, max(n, 1), batch_size):
             chunk = X if n <= batch_size else X[start : start + batch_size]
-            rows = chunk.shape[0]
             batch = to_tensor(chunk)
             with autocast(device, precision):
                 out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):
-                part = [o[:rows].float().cpu() for o in out]
+                part = [o.float().cpu() for o in out]
             else:
-                part = out[:rows].float().cpu()
+                part = out.float().cpu()
             if collect is None:
                 parts.append(part)
             else:
