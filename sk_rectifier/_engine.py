@@ -194,6 +194,11 @@ class _Net(NeuralNet):
         self.alpha = alpha
         self.sparse_optimizer = sparse_optimizer
 
+    def get_default_callbacks(self):
+        # skorch's PrintLog formats its table every epoch, printed or not
+        defaults = super().get_default_callbacks()
+        return [(n, cb) for n, cb in defaults if self.verbose or n != "print_log"]
+
     def initialize_optimizer(self, triggered_directly=None):
         self.evaluations_ = 0  # loss evaluations (L-BFGS's max_fun)
         cuda = torch.device(self.device).type == "cuda"

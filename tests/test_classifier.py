@@ -176,7 +176,9 @@ def test_compiled_and_pytorch_sparse_steps_train_the_same_model(monkeypatch):
 
 
 def test_sparse_input_is_never_densified(forbid_densify):
-    X = sp.random(100, 1_000_000, density=3e-5, format="csr", random_state=0)
+    # a Generator draws the 3,000 positions directly (RandomState shuffles 1e8)
+    rng = np.random.default_rng(0)
+    X = sp.random(100, 1_000_000, density=3e-5, format="csr", random_state=rng)
     y = np.arange(100) % 2
     clf = make_clf(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
     assert clf.predict(X).shape == (100,)
@@ -418,6 +420,22 @@ def test_verbose_prints_one_line_per_epoch(blobs, capsys):
     assert len(lines) == 4
     make_clf(max_iter=4, verbose=0).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_a_silent_fit_formats_no_log(blobs, capsys, monkeypatch):
+    # skorch's PrintLog builds its table every epoch even when nothing prints
+    from skorch.callbacks import PrintLog
+
+    tables = []
+    table = PrintLog.table
+    monkeypatch.setattr(PrintLog, "table", lambda *a: tables.append(1) or table(*a))
+    X, y = blobs
+    clf = make_clf(max_iter=3, tol=0, verbose=1, warm_start=True).fit(X, y)
+    assert len(tables) == 3 and capsys.readouterr().out
+    clf.set_params(verbose=0).fit(X, y)  # the same net, now silent
+    assert len(tables) == 3 and capsys.readouterr().out == ""
+    clf.set_params(verbose=1).fit(X, y)
+    assert len(tables) == 6 and capsys.readouterr().out
 
 
 def test_pipeline_after_tfidf(tiny_text):

@@ -1,6 +1,8 @@
 """Reliability: bad input, divergence, interruption, safe persistence,
 determinism, concurrency, memory."""
 
+import contextlib
+import io
 import pickle
 import subprocess
 import sys
@@ -318,21 +320,21 @@ SCRIPT = textwrap.dedent(
 
 
 def test_bitwise_identical_across_processes():
-    runs = {
-        subprocess.run(
-            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True
-        ).stdout
+    # two fresh interpreters and this one, side by side
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
-    }
-    namespace = {}
-    import contextlib
-    import io
-
+    ]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(SCRIPT, namespace)
-    runs.add(out.getvalue())
-    assert len(runs) == 1
+        exec(SCRIPT, {})
+    runs = {out.getvalue()}
+    for child in children:
+        runs.add(child.communicate()[0])
+        assert child.returncode == 0
+    assert len(runs) == 1 and len(out.getvalue()) == 65, runs
 
 
 def test_concurrent_predict_matches_serial(data):

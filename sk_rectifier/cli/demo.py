@@ -50,9 +50,7 @@ def _epochs(model):
     return int(epochs) if isinstance(epochs, int | np.integer) else None
 
 
-def demo(
-    data_home, quick=False, output="sk_rectifier_demo", random_state=0, out=sys.stdout
-):
+def demo(data_home, quick=False, output="sk_rectifier_demo", random_state=0, out=None):
     """Run the demo; print the tables, write ``demo.png``; return the rows.
 
     Parameters
@@ -65,8 +63,9 @@ def demo(
         Folder for ``demo.png`` (created if needed).
     random_state : int, default=0
         Seed of the split, the subsample and the networks.
-    out : file-like, default=sys.stdout
-        Where the progress and the tables are written.
+    out : file-like, default=None
+        Where the progress and the tables are written (None: the
+        ``sys.stdout`` of the call).
 
     Returns
     -------
@@ -75,6 +74,7 @@ def demo(
         ``model``, ``accuracy``, ``seconds``, ``epochs``, ``speedup``,
         ``sparsity``, ``dead``, ``l1``).
     """
+    out = sys.stdout if out is None else out
     import matplotlib
 
     matplotlib.use("Agg")

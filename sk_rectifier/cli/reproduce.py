@@ -101,7 +101,7 @@ def _model(estimator_cls, hidden, activation, max_iter, pretraining, seed, **kw)
 
 
 def reproduce(
-    name, *, data_home=None, quick=False, output="reproduce", seed=0, out=sys.stdout
+    name, *, data_home=None, quick=False, output="reproduce", seed=0, out=None
 ):
     """Run the Table-1 experiment on data set ``name``; return the report rows.
 
@@ -117,14 +117,15 @@ def reproduce(
         Folder for ``report.md``, ``activations.png`` and ``l1_sweep.png``.
     seed : int, default=0
         Seed of every model.
-    out : file-like, default=sys.stdout
-        Where progress is printed.
+    out : file-like, default=None
+        Where progress is printed (None: the ``sys.stdout`` of the call).
 
     Returns
     -------
     rows : list of dict
         One row per model of the table.
     """
+    out = sys.stdout if out is None else out
     import matplotlib
 
     matplotlib.use("Agg")
