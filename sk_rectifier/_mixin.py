@@ -106,10 +106,16 @@ def resolve_device(device):
 
 @contextlib.contextmanager
 def torch_seed(seed, device):
-    """Seed torch inside the block only; the global RNG state is restored."""
+    """Seed torch's generators of ``device`` (the CPU's, and the CUDA
+    device's) inside the block only; their global states are restored.
+    (``torch.manual_seed`` would also reseed every other device's generator,
+    unrestored, and format a stack trace for each kind of device not yet
+    initialised: 0.3 ms a call.)"""
     cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
     with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            torch.cuda.default_generators[index].manual_seed(seed)
         yield
 
 

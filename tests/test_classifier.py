@@ -513,6 +513,18 @@ def _tagged_tensor_bytes(monkeypatch):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_fit_does_not_touch_the_global_cuda_rng(blobs, device):
+    X, y = blobs
+    torch.cuda.manual_seed_all(123)
+    expected = torch.rand(3, device="cuda")
+    torch.cuda.manual_seed_all(123)
+    make_clf(max_iter=2, device=device).fit(X, y)
+    torch.testing.assert_close(torch.rand(3, device="cuda"), expected, rtol=0, atol=0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_fit_matches_cpu_and_unpickles(blobs):
     X, y = blobs
     gpu = make_clf(device="cuda").fit(sp.csr_matrix(X), y)
