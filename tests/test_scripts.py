@@ -1,5 +1,6 @@
 """The command line demo and the benchmark script, run at tiny sizes."""
 
+import contextlib
 import importlib.util
 import io
 import re
@@ -300,7 +301,8 @@ def test_reproduce_digits_quick(tmp_path):
     from sk_rectifier.cli.reproduce import reproduce
 
     out = io.StringIO()
-    rows = reproduce("digits", quick=True, output=tmp_path, out=out)
+    with contextlib.redirect_stdout(out):  # the default: the call's stdout
+        rows = reproduce("digits", quick=True, output=tmp_path)
     assert len(rows) == 8  # 4 activations x with/without pre-training
     relu = [r for r in rows if r["activation"] == "relu"]
     assert all(r["sparsity"].min() > 0 for r in relu)
