@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +79,18 @@ def forbid_densify(monkeypatch):
     for cls in (sp.csr_matrix, sp.csr_array):
         monkeypatch.setattr(cls, "toarray", refuse)
         monkeypatch.setattr(cls, "todense", refuse)
+
+
+@pytest.fixture
+def fresh_python():
+    """``run(script, *args)``: run a Python script in a fresh interpreter and
+    return the words of its standard output (a failing script fails the test,
+    showing its standard error)."""
+
+    def run(script, *args):
+        argv = [sys.executable, "-c", script, *map(str, args)]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.split()
+
+    return run

@@ -2,8 +2,6 @@
 through HashingVectorizer into partial_fit takes no more memory than the
 first 10 did."""
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -43,10 +41,7 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_memory_stays_flat_as_the_stream_grows():
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True
-    ).stdout.split()
-    after_10, after_40, n_iter = map(int, out)
+def test_memory_stays_flat_as_the_stream_grows(fresh_python):
+    after_10, after_40, n_iter = map(int, fresh_python(SCRIPT))
     assert n_iter == 40  # one partial_fit per chunk
     assert after_40 < 1.2 * after_10, (after_10, after_40)

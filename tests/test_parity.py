@@ -3,8 +3,6 @@ controls and outputs beyond them: schedules, L-BFGS, the Poisson loss,
 multi-label targets, callbacks, precision, compile, sparse codes, pruning."""
 
 import pickle
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -528,15 +526,9 @@ MEMORY_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_a_sparse_code_never_takes_the_dense_memory():
+def test_a_sparse_code_never_takes_the_dense_memory(fresh_python):
     dense_mb = 200_000 * 2000 * 4 / 2**20  # 1526 MiB
-    run = subprocess.run(
-        [sys.executable, "-c", MEMORY_SCRIPT, "sparse"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    grown_mb, zeros = run.stdout.split()
+    grown_mb, zeros = fresh_python(MEMORY_SCRIPT, "sparse")
     assert 0.8 < float(zeros) < 0.9, zeros
     assert int(grown_mb) < 0.6 * dense_mb, (grown_mb, dense_mb)
 

@@ -375,17 +375,11 @@ MEMORY_SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize(
     "cls", ["RectifierMLPClassifier", "DenoisingAutoencoderTransformer"]
 )
-def test_million_column_sparse_fit_stays_small(cls):
+def test_million_column_sparse_fit_stays_small(cls, fresh_python):
     # A dense batch of 200 x 1,000,000 float32 alone would take 800 MB; the
     # weights (1e6 x 8 float32, with Adam's moments and the epoch snapshot)
     # about 130 MB; the measured growth is about 410 MB for the autoencoder.
-    result = subprocess.run(
-        [sys.executable, "-c", MEMORY_SCRIPT.format(cls=cls)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    growth_mb = int(result.stdout.split()[-1])
+    growth_mb = int(fresh_python(MEMORY_SCRIPT.format(cls=cls))[-1])
     assert growth_mb < 700, f"peak RSS grew by {growth_mb} MB during fit"
 
 
