@@ -199,6 +199,36 @@ class _Net(NeuralNet):
         defaults = super().get_default_callbacks()
         return [(n, cb) for n, cb in defaults if self.verbose or n != "print_log"]
 
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every callback's method, at every batch for the batch
+        # events; here only the callbacks that override it (Callback's
+        # methods do nothing)
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in self._listeners(method_name):
+            getattr(cb, method_name)(self, **cb_kwargs)
+
+    def _listeners(self, method_name):
+        """The callbacks whose ``method_name`` is not :class:`Callback`'s
+        no-op (recomputed when skorch rebuilds its list of callbacks)."""
+        callbacks = getattr(self, "callbacks_", [])
+        cache = self.__dict__.get("_listening")
+        if cache is None or cache[0] is not callbacks:
+            cache = self.__dict__["_listening"] = (callbacks, {})
+        found = cache[1].get(method_name)
+        if found is None:
+            noop = getattr(Callback, method_name, None)
+            found = cache[1][method_name] = [
+                cb
+                for _, cb in callbacks
+                if getattr(getattr(cb, method_name), "__func__", None) is not noop
+            ]
+        return found
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_listening", None)  # (rebuilt on demand)
+        return state
+
     def initialize_optimizer(self, triggered_directly=None):
         self.evaluations_ = 0  # loss evaluations (L-BFGS's max_fun)
         cuda = torch.device(self.device).type == "cuda"
@@ -257,8 +287,10 @@ class _Net(NeuralNet):
         # (skorch's default passes a closure to each optimizer, which would
         # recompute the batch once per optimizer.)
         optimizers = (self.optimizer_, self.sparse_optimizer_)
-        for optimizer in optimizers:
-            optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:  # (zero_grad(set_to_none=True), without
+            for group in optimizer.param_groups:  # its profiler record)
+                for p in group["params"]:
+                    p.grad = None
         if self.data_parallel:
             rows = _global_batch(self, batch[0])
         step = self.train_step_single(batch, **fit_params)
@@ -270,8 +302,9 @@ class _Net(NeuralNet):
         if scaler is not None:
             for optimizer in optimizers:
                 scaler.unscale_(optimizer)
-        params = TeeGenerator(self.get_all_learnable_params())
-        self.notify("on_grad_computed", named_parameters=params, batch=batch)
+        if self._listeners("on_grad_computed"):
+            params = TeeGenerator(self.get_all_learnable_params())
+            self.notify("on_grad_computed", named_parameters=params, batch=batch)
         # L2: 0.5 * alpha * ||W||^2 / total has gradient (alpha / total) * W,
         # which the optimizers add as weight decay (the row-wise one to the
         # rows in the first layer's gradient only: lazy decay).
@@ -311,10 +344,23 @@ class _Net(NeuralNet):
             return _Batches(dataset, self.batch_size, self.shuffle, shard)
         return _Batches(dataset, max(self.batch_size, 1024), False)
 
+    def train_step_single(self, batch, **fit_params):
+        # skorch's, less its unpack_data
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
     def infer(self, x, **fit_params):
-        x = {k: v for k, v in x.items() if k != "sample_weight"}
+        # skorch's, for the dicts of tensors our datasets give: moved to the
+        # device (nothing to do on the CPU) without skorch's to_tensor walk
+        x = {k: v.to(self.device) for k, v in x.items() if k != "sample_weight"}
+        if fit_params:
+            x = self._merge_x_and_fit_params(x, fit_params)
         with autocast(self.device, self.precision):
-            output, act_l1 = super().infer(x, **fit_params)
+            output, act_l1 = self.module_(**x)
         return output.float(), act_l1.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -326,17 +372,15 @@ class _Net(NeuralNet):
         if losses.ndim > 1:
             losses = losses.sum(dim=1)
         weight = X.get("sample_weight")
+        if weight is not None:
+            weight = weight.to(output.device)
+            losses = weight * losses
         parallel = self.data_parallel and training  # the global batch's total
         total = self.global_total_ if parallel else _total(X)
-        if weight is None:
-            loss = losses.sum() / total
-            l1 = act_l1.sum() / total
-        else:
-            weight = weight.to(output.device)
-            loss = (weight * losses).sum() / total
-            l1 = (weight * act_l1).sum() / total
+        loss = losses.sum() / total
         if self.activation_l1:
-            loss = loss + self.activation_l1 * l1
+            l1 = act_l1 if weight is None else weight * act_l1
+            loss = loss + self.activation_l1 * l1.sum() / total
         if self.alpha and self.sparse_optimizer_ is None:
             # L-BFGS has no weight decay: the whole penalty, with autograd, on
             # the weights that train (a frozen layer's would only add a large
@@ -352,7 +396,7 @@ class _Net(NeuralNet):
             # the rows of this batch when it is sparse); its gradient is the
             # optimizers' weight decay (see train_step).
             rowwise, dense = self.module_.squared_weight_norms()
-            loss = loss + 0.5 * self.alpha * (rowwise + dense) / total
+            loss = torch.add(loss, rowwise + dense, alpha=0.5 * self.alpha / total)
         if training and self.scaler_ is not None:
             loss = self.scaler_.scale(loss)  # float16: see train_step
         return loss

@@ -439,9 +439,11 @@ class TorchEstimatorMixin:
         return as_float32(X, copy=copy)
 
     def _validate_Xy(self, X, y, reset, **y_rules):
-        """``(X, y)`` validated together; X as in :meth:`_validate_X`."""
+        """``(X, y)`` validated together; X as in :meth:`_validate_X`, not
+        copied when it already is float32 (training reads its rows, never
+        writes them)."""
         X, y = validate_data(self, X, y, reset=reset, **_X_RULES, **y_rules)
-        return as_float32(X), y
+        return as_float32(X, copy=False), y
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))

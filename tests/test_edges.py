@@ -253,3 +253,24 @@ def test_every_command_line_option_has_help():
         for action in sub._actions:
             if action.dest != "help":
                 assert action.help, f"{name} {action.option_strings}"
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("name", ["classifier", "regressor"])
+def test_fitting_never_writes_to_the_callers_X(name, sparse, data):
+    """Float32 input is trained on as it is (no copy): its values, and a
+    read-only array, come through every way of fitting untouched."""
+    X, y = data
+    X = X.astype(np.float32)
+    X = sp.csr_matrix(X) if sparse else X
+    before = X.copy()
+    est = ESTIMATORS[name]().set_params(early_stopping=True, validation_fraction=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        est.partial_fit(X, y)
+        if not sparse:
+            X.flags.writeable = False  # (a read-only array trains as well)
+            est.fit(X, y)
+    after = X.toarray() if sparse else X
+    np.testing.assert_array_equal(after, before.toarray() if sparse else before)

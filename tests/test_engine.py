@@ -517,3 +517,50 @@ def test_every_training_batch_runs_with_every_module_in_training_mode():
         X, y
     )
     assert len(callback.modes) == 2 and all(all(m) for m in callback.modes)
+
+
+def test_every_callback_event_reaches_the_callbacks_that_listen():
+    """The net calls only the callback methods that override skorch's no-ops:
+    each event still reaches every callback that defines it, as often as
+    skorch calls it, including a callback given by ``set_params`` between
+    fits (the net's list of listeners follows its callbacks)."""
+    from skorch.callbacks import Callback
+
+    log = []  # (the net holds a clone of each callback, and drops it after)
+
+    class Count(Callback):
+        def __init__(self, events=("on_batch_begin",)):
+            self.events = events
+
+        def _seen(self, name):
+            if name in self.events:
+                log.append(name)
+
+        def on_batch_begin(self, net, **kwargs):
+            self._seen("on_batch_begin")
+
+        def on_batch_end(self, net, **kwargs):
+            self._seen("on_batch_end")
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            assert len(list(named_parameters)) == 4  # two layers' weight, bias
+            self._seen("on_grad_computed")
+
+        def on_epoch_end(self, net, **kwargs):
+            self._seen("on_epoch_end")
+
+    def seen(clf):
+        counts = {name: log.count(name) for name in set(log)}
+        log.clear()
+        return counts
+
+    X, y = np.random.RandomState(0).rand(50, 5), np.arange(50) % 2
+    clf = RectifierMLPClassifier((4,), batch_size=20, max_iter=2, tol=0.0)
+    clf.set_params(callbacks=[Count()]).fit(X, y)
+    assert seen(clf) == {"on_batch_begin": 6}  # 3 batches, 2 epochs
+    every = ("on_batch_begin", "on_batch_end", "on_grad_computed", "on_epoch_end")
+    clf.set_params(callbacks=[Count(every)], max_iter=3).fit(X, y)
+    batches = dict.fromkeys(every[:3], 9)
+    assert seen(clf) == {**batches, "on_epoch_end": 3}
+    clf.partial_fit(X, y)  # the same net, one more epoch
+    assert seen(clf) == {**dict.fromkeys(every[:3], 3), "on_epoch_end": 1}
