@@ -50,6 +50,7 @@ _X_RULES = {
 }
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_TORCH_SUM = 1 << 20  # values from which torch sums X faster than NumPy
 
 
 def _valid_as_is(estimator, X):
@@ -73,6 +74,11 @@ def _valid_as_is(estimator, X):
     if not ok:
         return False
     # a finite sum means finite values (an overflowing sum takes the slow path)
+    if values.size >= _TORCH_SUM and values.flags.writeable:
+        # torch sums on the estimator's threads (a third of NumPy's time on 2
+        # idle cores for 10,000 x 784 values)
+        with torch_threads(estimator._threads(torch.get_num_threads())):
+            return bool(torch.from_numpy(values).sum().isfinite())
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(values.sum()))
 

@@ -274,3 +274,23 @@ def test_fitting_never_writes_to_the_callers_X(name, sparse, data):
             est.fit(X, y)
     after = X.toarray() if sparse else X
     np.testing.assert_array_equal(after, before.toarray() if sparse else before)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_large_X_is_checked_for_finite_values_as_a_small_one(bad, data):
+    """Inputs of a million values and more are summed by torch to check that
+    they are finite: a NaN or an infinity in the last value is refused as in
+    a small input, and finite values whose float32 sum overflows still pass
+    (through ``validate_data``), with the same outputs as a row at a time."""
+    X, y = data
+    clf = _fit(RectifierMLPClassifier((4,), max_iter=5, random_state=0), X, y)
+    big = np.tile(X.astype(np.float32), ((1 << 20) // X.size + 1, 1))
+    assert big.size >= 1 << 20
+    expected = clf.predict_proba(big[7:14])
+    big[-1, -1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        clf.predict_proba(big)
+    big[-1, -1] = 0.0
+    big[:7] = np.float32(3e38)  # finite values, an infinite float32 sum
+    assert not np.isfinite(big.sum(dtype=np.float32))
+    np.testing.assert_allclose(clf.predict_proba(big)[7:14], expected, rtol=1e-6)
