@@ -357,10 +357,11 @@ class _Net(NeuralNet):
         # skorch's, for the dicts of tensors our datasets give: moved to the
         # device (nothing to do on the CPU) without skorch's to_tensor walk
         x = {k: v.to(self.device) for k, v in x.items() if k != "sample_weight"}
-        if fit_params:
-            x = self._merge_x_and_fit_params(x, fit_params)
         with autocast(self.device, self.precision):
-            output, act_l1 = self.module_(**x)
+            if fit_params:  # (skorch checks them against x's keys)
+                output, act_l1 = super().infer(x, **fit_params)
+            else:
+                output, act_l1 = self.module_(**x)
         return output.float(), act_l1.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

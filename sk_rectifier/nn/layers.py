@@ -229,7 +229,7 @@ def _squared_norm(weights):
     """Sum of the squared entries of ``weights``, without autograd."""
     total = None
     with torch.no_grad():
-        for w in weights:  # (one BLAS dot each: a few microseconds)
+        for w in weights:  # (one BLAS dot each, no temporary)
             flat = w.reshape(-1)
             square = torch.dot(flat, flat)
             total = square if total is None else total + square
