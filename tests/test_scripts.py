@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from sk_rectifier import RectifierMLPClassifier
 from sk_rectifier.cli import main
 from sk_rectifier.cli.demo import L1_VALUES, demo
 
@@ -98,6 +100,50 @@ def test_bench_speed_quick(data_home, tmp_path):
     assert "| MR TF-IDF" in table.split("## Targets")[1]  # (quick: 1x8)
     assert all(row["peak_mib"] is None for row in rows) and "| n/a |" in table
     assert output.with_suffix(".json").is_file()
+
+
+def test_bench_overhead_ladder_measures_every_loop_on_the_same_batches(tmp_path):
+    bench = _load("bench_overhead")
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 20), dtype=np.float32)
+    y = (X[:, 0] > 0.5).astype(np.int64)
+    rows = bench.ladder(("synthetic 300 x 20", X, y, None, None), (8,), 1, 1)
+    loops = [row["loop"] for row in rows]
+    assert loops == [bench.BARE, bench.STEP, bench.OURS, bench.SKORCH, bench.SKLEARN]
+    assert all(row["case"] == "synthetic 300 x 20, 1x8" for row in rows)
+    assert all(row["ms_per_epoch"] > 0 for row in rows)
+    for row in rows:  # 2 batches of 200 rows at most
+        assert row["ms_per_batch"] == pytest.approx(row["ms_per_epoch"] / 2)
+    assert rows[-1]["vs_sklearn"] == 1.0
+    output = tmp_path / "overhead.md"
+    meta = {"command": "c", "date": "d", "machine": "m", "versions": "v"}
+    output.write_text(bench.to_markdown(rows, meta | {"rounds": 1, "epochs": 1}))
+    assert output.read_text().count("| synthetic 300 x 20, 1x8 |") == 5
+
+
+def test_bench_overhead_loops_train():
+    """The bare loop and the training step alone do train: the loss falls."""
+    bench = _load("bench_overhead")
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 10), dtype=np.float32)
+    y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+    model = RectifierMLPClassifier(
+        (16,), max_iter=1, learning_rate_init=0.01, random_state=0
+    ).fit(X, y)
+    before = model.predict_proba(X)
+    epochs = len(model.net_.history)
+    bench.training_steps(model, X, y, 20)
+    assert len(model.net_.history) == epochs  # (steps alone: no epoch loop)
+    log_loss = lambda p: -np.log(p[np.arange(len(y)), y]).mean()  # noqa: E731
+    assert log_loss(model.predict_proba(X)) < 0.8 * log_loss(before)
+
+    def bare_loss(epochs):  # (same seed: the same initial weights)
+        module = bench.bare_loop((16,), 2, X, y, epochs, seed=0)
+        with torch.no_grad():
+            logits = module(torch.from_numpy(X))
+            return torch.nn.functional.cross_entropy(logits, torch.from_numpy(y))
+
+    assert bare_loss(100) < 0.8 * bare_loss(0)
 
 
 def test_bench_speed_contenders_take_turns():
