@@ -14,7 +14,8 @@ batch 200, same architecture), the loops a fit is built on:
   scikit-learn's ``MLPClassifier`` (the speed benchmark's contenders).
 
 Milliseconds per epoch are medians over ``--rounds`` rounds in which the
-contenders take turns; ratios are against ``MLPClassifier`` in this run.
+contenders take turns, after one untimed round that pays the first-use
+costs; ratios are against ``MLPClassifier`` in this run.
 Results go to ``benchmarks/results/overhead.md``. Run (about 3 minutes on
 2 cores)::
 
@@ -109,6 +110,8 @@ def ladder(data, hidden, epochs, rounds):
         return (time.perf_counter() - start) / done
 
     labels = [BARE, STEP, OURS, SKORCH, SKLEARN]
+    for label in labels:  # first-use costs (kernels, thread pools) untimed
+        measure(label, 0)
     seconds = take_turns(labels, measure, rounds)
     batches = -(-len(X) // BATCH)
     case = f"{case}, {_arch(hidden)}"
