@@ -23,8 +23,6 @@ Results go to ``benchmarks/results/overhead.md``. Run (about 3 minutes on
 """
 
 import argparse
-import os
-import platform
 import sys
 import time
 import warnings
@@ -45,7 +43,9 @@ from bench_speed import (  # noqa: E402
     SKORCH,
     _arch,
     fashion_data,
+    machine,
     make_models,
+    plain_mlp,
     take_turns,
 )
 
@@ -59,11 +59,7 @@ BATCH = 200
 def bare_loop(hidden, n_classes, X, y, epochs, seed):
     """The floor: a plain PyTorch training loop of the same arithmetic."""
     torch.manual_seed(seed)
-    sizes = [X.shape[1], *hidden]
-    layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
-    module = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], n_classes))
+    module = plain_mlp(X.shape[1], hidden, n_classes)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, fused=True)
     X, y = torch.from_numpy(X), torch.from_numpy(y)
     for _ in range(epochs):
@@ -172,8 +168,7 @@ def main(argv=None):
             ]
         ),
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads "
-        f"{torch.get_num_threads()}",
+        "machine": machine(),
         "versions": f"torch {torch.__version__}, scikit-learn {sklearn.__version__}"
         f", skorch {skorch.__version__}, sk_rectifier {sk_rectifier.__version__}",
         "rounds": args.rounds,

@@ -68,6 +68,23 @@ OURS, SKLEARN, SKORCH = (
 
 
 # ------------------------------------------------------------ measurement
+def plain_mlp(n_features, hidden, n_classes):
+    """The peers' network: ``nn.Sequential`` of ``Linear`` and ``ReLU``."""
+    sizes = [n_features, *hidden]
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], n_classes))
+
+
+def machine():
+    """The machine line of a results header."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, torch threads "
+        f"{torch.get_num_threads()}"
+    )
+
+
 class PeakMemory:
     """Peak resident set size above the level at entry, in MiB (Linux)."""
 
@@ -135,13 +152,8 @@ def make_models(hidden, epochs, n_features, n_classes):
 
     def skorch_plain(seed):
         torch.manual_seed(seed)
-        sizes = [n_features, *hidden]
-        layers = []
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
-        module = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], n_classes))
         return NeuralNetClassifier(
-            module,
+            plain_mlp(n_features, hidden, n_classes),
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=torch.optim.Adam,
             lr=1e-3,
@@ -624,8 +636,7 @@ def main(argv=None):
     meta = {
         "command": "python benchmarks/bench_speed.py " + " ".join(argv or sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads "
-        f"{torch.get_num_threads()}",
+        "machine": machine(),
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
         "skorch": skorch.__version__,
