@@ -78,11 +78,25 @@ def plain_mlp(n_features, hidden, n_classes):
 
 
 def machine():
-    """The machine line of a results header."""
+    """The machine line of a results header: the processor's model too, as
+    figures (and the ratios between libraries) move with it."""
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, torch threads "
-        f"{torch.get_num_threads()}"
+        f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores, "
+        f"torch threads {torch.get_num_threads()}"
     )
+
+
+def cpu_model():
+    """The processor's model name (Linux's /proc/cpuinfo), else Python's
+    guess, else "unknown processor"."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
 
 
 class PeakMemory:

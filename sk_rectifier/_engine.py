@@ -23,6 +23,7 @@ from skorch.utils import TeeGenerator, noop
 
 from sk_rectifier._data import ArrayDataset, to_tensor
 from sk_rectifier.nn import LazyAdam, LazySGD
+from sk_rectifier.nn.optim import optimizer_step
 
 #: solver -> (optimizer of the dense layers, row-wise optimizer of the first
 #: layer, which takes sparse and dense gradients alike)
@@ -318,7 +319,7 @@ class _Net(NeuralNet):
             group.update(lr=lr, weight_decay=decay)
         for optimizer in optimizers:
             if scaler is None:
-                optimizer.step()
+                optimizer_step(optimizer)  # (with less dispatch)
             else:
                 scaler.step(optimizer)  # skipped when gradients overflowed
         if scaler is not None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import sk_rectifier.nn
 from sk_rectifier._data import ArrayDataset, as_float32
@@ -158,9 +159,15 @@ def test_lazy_adam_matches_adam_on_the_rows_it_sees(width, dtype, decay, adam_pa
         (torch.bfloat16, {"foreach": False}),  # no fused path: PyTorch operations
     ],
 )
-def test_lazy_adam_dense_gradient_takes_adams_step(decay, dtype, reference):
+@pytest.mark.parametrize("kernel", ["kernel", "functional"])
+def test_lazy_adam_dense_gradient_takes_adams_step(
+    decay, dtype, reference, kernel, monkeypatch
+):
     """A dense gradient, contiguous or strided, updates every row as Adam
-    does."""
+    does (through torch's fused kernel, or its functional step where this
+    torch has no kernel by that name)."""
+    if kernel == "functional":
+        monkeypatch.setattr(optim, "_FUSED_ADAM", None)
     torch.manual_seed(0)
     dense = torch.nn.Parameter(torch.randn(30, 7, dtype=dtype))
     lazy = torch.nn.Parameter(dense.detach().clone())
@@ -582,3 +589,142 @@ def test_row_copies_inside_autograd_and_from_misaligned_values():
     expected = tensor.clone().index_copy_(0, rows, misaligned)
     _put_rows(tensor, rows, misaligned)
     assert torch.equal(tensor, expected)
+
+
+def _adam_pair(make_optimizer, seed=0):
+    """Two copies of a small network (weights and biases), each with an
+    optimizer made by ``make_optimizer(weights, biases)``."""
+    pairs = []
+    for _ in range(2):
+        torch.manual_seed(seed)
+        module = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Linear(5, 3))
+        weights = [m.weight for m in module]
+        biases = [m.bias for m in module]
+        pairs.append((module, make_optimizer(weights, biases)))
+    return pairs
+
+
+def _same_gradients(modules, step, frozen=()):
+    gen = torch.Generator().manual_seed(step)
+    for name, _ in modules[0].named_parameters():
+        grad = None
+        shape = modules[0].get_parameter(name).shape
+        if name not in frozen:
+            grad = torch.randn(shape, generator=gen)
+        for module in modules:
+            module.get_parameter(name).grad = None if grad is None else grad.clone()
+
+
+def _assert_same_training(a, b):
+    (module_a, opt_a), (module_b, opt_b) = a, b
+    for p, q in zip(module_a.parameters(), module_b.parameters()):
+        assert torch.equal(p, q)
+        state_a, state_b = opt_a.state.get(p, {}), opt_b.state.get(q, {})
+        assert state_a.keys() == state_b.keys()
+        for key in state_a:
+            assert torch.equal(
+                torch.as_tensor(state_a[key]), torch.as_tensor(state_b[key])
+            )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda w, b: torch.optim.Adam(
+            [{"params": w, "weight_decay": 0.1}, {"params": b}], lr=0.01, fused=True
+        ),
+        lambda w, b: torch.optim.Adam(w + b, lr=0.01, weight_decay=0.1),
+        lambda w, b: torch.optim.Adam(w + b, lr=0.01, fused=True, amsgrad=True),
+        lambda w, b: torch.optim.SGD(w + b, lr=0.01, momentum=0.9),
+        lambda w, b: LazyAdam([{"params": w, "weight_decay": 0.1}, {"params": b}]),
+        lambda w, b: LazySGD(w + b, lr=0.01, momentum=0.5),
+    ],
+    ids=["fused Adam", "Adam", "fused AMSGrad", "SGD", "LazyAdam", "LazySGD"],
+)
+def test_optimizer_step_is_the_optimizers_step_bit_for_bit(make):
+    """The engine's step (straight to the fused kernel for a fused Adam,
+    without torch's wrapper otherwise) changes parameters and state exactly
+    as ``optimizer.step()``, across settings changed between steps and
+    parameters without a gradient."""
+    reference, lean = _adam_pair(make)
+    modules = [reference[0], lean[0]]
+    for step in range(6):
+        frozen = ("1.bias",) if step in (2, 3) else ()
+        _same_gradients(modules, step, frozen)
+        for _, optimizer in (reference, lean):  # a scheduler's or the net's change
+            optimizer.param_groups[0]["lr"] = 0.01 / (step + 1)
+            optimizer.param_groups[0]["weight_decay"] = 0.05 * step
+        reference[1].step()
+        optim.optimizer_step(lean[1])
+        _assert_same_training(reference, lean)
+
+
+def test_fused_adam_step_goes_to_the_kernel_once_its_state_exists(monkeypatch):
+    calls = []
+    kernel = optim._FUSED_ADAM
+
+    def counted(params, *args, **kwargs):
+        calls.append(len(params))
+        return kernel(params, *args, **kwargs)
+
+    monkeypatch.setattr(optim, "_FUSED_ADAM", counted)
+    (module, optimizer), _ = _adam_pair(
+        lambda w, b: torch.optim.Adam([{"params": w}, {"params": b}], fused=True)
+    )
+    for step in range(3):
+        _same_gradients([module], step)
+        optim.optimizer_step(optimizer)
+    # the first step creates the state (torch's own step), then one call a group
+    assert calls == [2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("where", ["optimizer", "global"])
+def test_optimizer_step_runs_the_step_hooks(where):
+    (module, optimizer), _ = _adam_pair(
+        lambda w, b: torch.optim.Adam(w + b, fused=True)
+    )
+    seen = []
+    register = {
+        "optimizer": optimizer.register_step_pre_hook,
+        "global": register_optimizer_step_pre_hook,
+    }[where]
+    handle = register(lambda opt, args, kwargs: seen.append(opt))
+    try:
+        for step in range(2):
+            _same_gradients([module], step)
+            optim.optimizer_step(optimizer)
+    finally:
+        handle.remove()
+    assert seen == [optimizer, optimizer]
+
+
+def test_optimizer_step_lets_a_scheduler_see_the_steps():
+    """torch's schedulers track the optimizer's steps (else they warn that
+    the scheduler stepped first)."""
+    import warnings
+
+    (module, optimizer), _ = _adam_pair(
+        lambda w, b: torch.optim.Adam(w + b, lr=0.1, fused=True)
+    )
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in range(3):
+            _same_gradients([module], step)
+            optim.optimizer_step(optimizer)
+            scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
+
+
+def test_optimizer_step_shows_in_the_profiler():
+    (module, optimizer), _ = _adam_pair(
+        lambda w, b: torch.optim.Adam(w + b, fused=True)
+    )
+    _same_gradients([module], 0)
+    optimizer.step()
+    with torch.profiler.profile(
+        activities=[torch.profiler.ProfilerActivity.CPU]
+    ) as prof:
+        optim.optimizer_step(optimizer)
+    names = {event.name for event in prof.events()}
+    assert "Optimizer.step#Adam.step" in names
