@@ -151,8 +151,12 @@ PARAMETERS = {
         may use (``os.sched_getaffinity``) that other processes are not busy
         on at that moment (Linux), never more than
         ``torch.get_num_threads()``, which follows ``OMP_NUM_THREADS`` and the
-        limits joblib sets in its workers. torch's global setting is restored
-        after each call. Give an int to fix the number.""",
+        limits joblib sets in its workers. While other processes are busy, a
+        prediction of more than one batch (4096 rows) instead shares its
+        batches among up to that many threads of one torch thread each,
+        which do not wait on one another as the threads of one operation do.
+        torch's global setting is restored after each call. Give an int to
+        fix the number of torch threads.""",
     ),
     "callbacks": (
         "list of skorch callbacks or None",

@@ -8,10 +8,12 @@ was, and :func:`predict` is the inference path: the torch module run directly
 over slices of a validated array, without skorch, a DataLoader or callbacks.
 """
 
+import collections
 import contextlib
 import copy
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +25,7 @@ from skorch.utils import TeeGenerator, noop
 
 from sk_rectifier._data import ArrayDataset, to_tensor
 from sk_rectifier.nn import LazyAdam, LazySGD
-from sk_rectifier.nn.optim import optimizer_step
+from sk_rectifier.nn.optim import _optimizer_step
 
 #: solver -> (optimizer of the dense layers, row-wise optimizer of the first
 #: layer, which takes sparse and dense gradients alike)
@@ -319,7 +321,7 @@ class _Net(NeuralNet):
             group.update(lr=lr, weight_decay=decay)
         for optimizer in optimizers:
             if scaler is None:
-                optimizer_step(optimizer)  # (with less dispatch)
+                _optimizer_step(optimizer)  # (with less dispatch)
             else:
                 scaler.step(optimizer)  # skipped when gradients overflowed
         if scaler is not None:
@@ -993,35 +995,43 @@ def predict(
     X,
     fn,
     device,
-    batch_size=INFERENCE_BATCH,
+    batch_size=None,
     precision="float32",
     collect=None,
+    workers=1,
 ) -> torch.Tensor:
     """``fn(module, batch)`` over the rows of ``X`` (float32 ndarray or CSR) in
-    inference mode, concatenated on the CPU.
+    inference mode, in batches of ``batch_size`` rows (default
+    ``INFERENCE_BATCH``), concatenated on the CPU.
 
     ``fn`` may return a tensor or a list of tensors (one per layer). With
     ``collect``, each batch's output goes to ``collect(output)`` as soon as it
-    is computed, and nothing is returned (the outputs of all of ``X`` are
-    never held together).
+    is computed, in the order of the rows, and nothing is returned (the
+    outputs of all of ``X`` are never held together). With ``workers`` > 1,
+    that many threads compute batches side by side (each with the torch
+    threads of the caller at the call), and the outputs still come in order.
     """
     if module.training:
         module.train(False)
     n, parts = X.shape[0], []
-    with torch.inference_mode():
-        for start in range(0, max(n, 1), batch_size):
-            chunk = X if n <= batch_size else X[start : start + batch_size]
-            batch = to_tensor(chunk)
-            with autocast(device, precision):
-                out = fn(module, batch if device == "cpu" else batch.to(device))
+    batch_size = batch_size or INFERENCE_BATCH
+
+    def run(start):
+        chunk = X if n <= batch_size else X[start : start + batch_size]
+        batch = to_tensor(chunk)
+        with torch.inference_mode(), autocast(device, precision):
+            out = fn(module, batch if device == "cpu" else batch.to(device))
             if isinstance(out, list | tuple):
-                part = [o.float().cpu() for o in out]
-            else:
-                part = out.float().cpu()
-            if collect is None:
-                parts.append(part)
-            else:
-                collect(part)
+                return [o.float().cpu() for o in out]
+            return out.float().cpu()
+
+    starts = range(0, max(n, 1), batch_size)
+    consume = parts.append if collect is None else collect
+    if workers > 1 and len(starts) > 1:
+        _in_order(run, starts, workers, consume)
+    else:
+        for start in starts:
+            consume(run(start))
     if collect is not None:
         return None
     if len(parts) == 1:
@@ -1029,3 +1039,21 @@ def predict(
     if isinstance(parts[0], list):
         return [torch.cat(layer) for layer in zip(*parts)]
     return torch.cat(parts)
+
+
+def _in_order(fn, items, workers, consume):
+    """``consume(fn(item))`` for each item in order, ``fn`` running in
+    ``workers`` threads: at most one result more than ``workers`` waits to
+    be consumed. An exception (in ``fn`` or ``consume``) stops the rest."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="sk_rectifier") as pool:
+        pending = collections.deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) > workers:
+                    consume(pending.popleft().result())
+            while pending:
+                consume(pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()

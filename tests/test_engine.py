@@ -421,6 +421,105 @@ def test_automatic_threads_follow_the_load(data, monkeypatch):
     assert threads["n"] == 3  # restored after every call
 
 
+def _record_batches(monkeypatch):
+    """Record the thread, torch's threads and the rows of every inference
+    batch."""
+    import threading
+
+    seen = []
+    to_tensor = engine.to_tensor
+
+    def recording(chunk):
+        seen.append((threading.get_ident(), torch.get_num_threads(), chunk.shape[0]))
+        return to_tensor(chunk)
+
+    monkeypatch.setattr(engine, "to_tensor", recording)
+    return seen
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_a_busy_machine_shares_the_batches_among_single_thread_workers(
+    sparse, data, monkeypatch
+):
+    """Beside busy processes, a prediction of several batches runs them in
+    worker threads of one torch thread each, in order, with the same
+    results; torch's setting is restored, and a fixed ``n_threads`` keeps
+    its intra-op threads."""
+    import threading
+
+    import sk_rectifier._mixin as mixin
+
+    X, y = data
+    X = sp.csr_matrix(X) if sparse else X
+    clf = _quiet(_clf().fit, X, y)
+    fixed = _quiet(_clf(n_threads=2).fit, X, y)
+    monkeypatch.setattr(engine, "INFERENCE_BATCH", 16)  # 90 rows: 6 batches
+    monkeypatch.setattr(mixin, "_SMALL_WORK", 0)  # (as if each were large)
+    monkeypatch.setattr(mixin, "_available_cores", lambda: 2)
+    seen = _record_batches(monkeypatch)
+    main = threading.get_ident()
+    with mixin.torch_threads(2):
+        idle = clf.predict_proba(X), clf.hidden_activations(X, 0)
+        assert {(ident, threads) for ident, threads, _ in seen} == {(main, 2)}
+        seen.clear()
+        monkeypatch.setattr(mixin, "_others_running", lambda: 1)
+        busy = clf.predict_proba(X), clf.hidden_activations(X, 0)
+        assert torch.get_num_threads() == 2
+        workers = {ident for ident, _, _ in seen}
+        # (the pool starts a second thread when the first is still busy)
+        assert main not in workers and len(workers) in (1, 2)
+        assert {threads for _, threads, _ in seen} == {1}
+        assert sorted(rows for *_, rows in seen) == [10] * 2 + [16] * 10
+        seen.clear()
+        fixed.predict_proba(X)
+        assert {(ident, threads) for ident, threads, _ in seen} == {(main, 2)}
+    for a, b in zip(busy, idle):
+        a, b = (a.toarray(), b.toarray()) if sp.issparse(a) else (a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_workers_name_the_row_that_overflowed(data, monkeypatch):
+    import threading
+
+    import sk_rectifier._mixin as mixin
+
+    X, y = data
+    reg = _quiet(_reg().fit, X, y)
+    monkeypatch.setattr(engine, "INFERENCE_BATCH", 16)
+    monkeypatch.setattr(mixin, "_SMALL_WORK", 0)
+    monkeypatch.setattr(mixin, "_available_cores", lambda: 2)
+    monkeypatch.setattr(mixin, "_others_running", lambda: 1)
+    seen = _record_batches(monkeypatch)
+    X_large = X.copy()
+    X_large[70] = 3e38
+    with mixin.torch_threads(2), pytest.raises(ValueError, match=r"rows \[70\]"):
+        reg.predict(X_large)
+    assert threading.get_ident() not in {ident for ident, _, _ in seen}
+
+
+def test_in_order_keeps_the_order_and_stops_at_an_error():
+    import time
+
+    started = []
+
+    def fn(i):
+        started.append(i)
+        time.sleep(0.002 * ((7 - i) % 3))  # later items may finish first
+        if i == 5:
+            raise KeyError(i)
+        return i
+
+    out = []
+    engine._in_order(fn, range(5), 2, out.append)
+    assert out == [0, 1, 2, 3, 4]
+    started.clear()
+    out.clear()
+    with pytest.raises(KeyError):
+        engine._in_order(fn, range(40), 2, out.append)
+    assert out == [0, 1, 2, 3, 4]
+    assert max(started) <= 5 + 2  # never more than workers + 1 ahead
+
+
 def test_others_running_sees_a_busy_process(monkeypatch):
     import subprocess
     import sys

@@ -655,7 +655,7 @@ def test_optimizer_step_is_the_optimizers_step_bit_for_bit(make):
             optimizer.param_groups[0]["lr"] = 0.01 / (step + 1)
             optimizer.param_groups[0]["weight_decay"] = 0.05 * step
         reference[1].step()
-        optim.optimizer_step(lean[1])
+        optim._optimizer_step(lean[1])
         _assert_same_training(reference, lean)
 
 
@@ -673,7 +673,7 @@ def test_fused_adam_step_goes_to_the_kernel_once_its_state_exists(monkeypatch):
     )
     for step in range(3):
         _same_gradients([module], step)
-        optim.optimizer_step(optimizer)
+        optim._optimizer_step(optimizer)
     # the first step creates the state (torch's own step), then one call a group
     assert calls == [2, 2, 2, 2]
 
@@ -692,7 +692,7 @@ def test_optimizer_step_runs_the_step_hooks(where):
     try:
         for step in range(2):
             _same_gradients([module], step)
-            optim.optimizer_step(optimizer)
+            optim._optimizer_step(optimizer)
     finally:
         handle.remove()
     assert seen == [optimizer, optimizer]
@@ -711,7 +711,7 @@ def test_optimizer_step_lets_a_scheduler_see_the_steps():
         warnings.simplefilter("error")
         for step in range(3):
             _same_gradients([module], step)
-            optim.optimizer_step(optimizer)
+            optim._optimizer_step(optimizer)
             scheduler.step()
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
 
@@ -725,6 +725,6 @@ def test_optimizer_step_shows_in_the_profiler():
     with torch.profiler.profile(
         activities=[torch.profiler.ProfilerActivity.CPU]
     ) as prof:
-        optim.optimizer_step(optimizer)
+        optim._optimizer_step(optimizer)
     names = {event.name for event in prof.events()}
     assert "Optimizer.step#Adam.step" in names

@@ -62,7 +62,7 @@ def _huge_zeros(shape, dtype):
     return torch.frombuffer(memory, dtype=dtype).view(shape)
 
 
-def optimizer_step(optimizer):
+def _optimizer_step(optimizer):
     """``optimizer.step()``, without the per-call work of torch's optimizer
     classes where that work has nothing to do.
 
