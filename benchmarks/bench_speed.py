@@ -27,7 +27,7 @@ Sections:
   and the default autoencoder's whole ``fit``.
 
 Results go to a Markdown table (and JSON) under ``benchmarks/results/``.
-Run (about 15 minutes on 2 cores)::
+Run (about 20 minutes on 2 cores)::
 
     .venv/bin/python benchmarks/bench_speed.py --data-home ../shared/data
 """
@@ -182,16 +182,28 @@ def make_models(hidden, epochs, n_features, n_classes):
     return {OURS: ours, SKLEARN: sklearn_mlp, SKORCH: skorch_plain}
 
 
+#: seconds of rest before each measurement: NumPy's OpenBLAS threads (what
+#: scikit-learn computes with) keep spinning on the cores for about 0.1 s
+#: after its last matrix product, and without a rest they would fall on
+#: whichever contender is measured next (a 784-100-10 network's first
+#: training epoch took 120-160 ms right after an MLPClassifier fit, 63 ms
+#: after a pause); torch's own threads spin for about 5 ms
+SETTLE_S = 0.3
+
+
 def take_turns(labels, measure, rounds):
     """Median of ``measure(label, round)`` for each label over ``rounds``
     rounds in which every label is measured once, in an order rotated from
     one round to the next: a slow spell of a shared machine falls on all the
-    contenders alike instead of on whichever ran during it."""
+    contenders alike instead of on whichever ran during it. Each measurement
+    starts after a rest of ``SETTLE_S`` seconds, so that none starts while
+    the threads of the one before are still busy."""
     labels = list(labels)
     values = {label: [] for label in labels}
     for r in range(rounds):
         k = r % len(labels)
         for label in labels[k:] + labels[:k]:
+            time.sleep(SETTLE_S)
             values[label].append(measure(label, r))
     return {label: statistics.median(v) for label, v in values.items()}
 
@@ -247,7 +259,7 @@ def throughput(model, X, repeats=3, min_seconds=0.4):
     """Median rows per second of ``predict_proba`` over all of ``X``, over
     ``repeats`` calls or as many as fill ``min_seconds`` (a call on a small
     ``X`` takes milliseconds: a median of three would be noise)."""
-    model.predict_proba(X)  # (untimed: the other library's threads may still spin)
+    model.predict_proba(X)  # (untimed: first-call costs)
     times = []
     while len(times) < repeats or sum(times) < min_seconds and len(times) < 500:
         start = time.perf_counter()
@@ -627,7 +639,7 @@ def main(argv=None):
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure")
     parser.add_argument(
-        "--busy-repeats", type=int, default=1, help="runs per busy-machine figure"
+        "--busy-repeats", type=int, default=3, help="runs per busy-machine figure"
     )
     parser.add_argument(
         "--busy", type=int, default=2, help="busy-loop processes (0: skip)"

@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 import sk_rectifier._engine as engine
+import sk_rectifier.nn.optim as optim
 from sk_rectifier import (
     DenoisingAutoencoderTransformer,
     RectifierMLPClassifier,
@@ -227,8 +228,11 @@ def test_divergence_in_first_epoch_raises_and_keeps_the_model(data):
         autoencoder(**diverging).fit(X * 1e6)
 
 
-def test_divergence_later_keeps_the_last_finite_epoch(data):
+@pytest.mark.parametrize("huge_pages", [False, True])
+def test_divergence_later_keeps_the_last_finite_epoch(data, huge_pages, monkeypatch):
     X, y = data
+    if huge_pages:  # every table, and so the weights kept, in huge-page memory
+        monkeypatch.setattr(optim, "HUGE_TABLE", 1)
     est = classifier(
         solver="sgd", activation="identity", momentum=0.99, warm_start=True, max_iter=3
     )
