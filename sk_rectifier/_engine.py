@@ -25,7 +25,7 @@ from skorch.utils import TeeGenerator, noop
 
 from sk_rectifier._data import ArrayDataset, to_tensor
 from sk_rectifier.nn import LazyAdam, LazySGD
-from sk_rectifier.nn.optim import _optimizer_step, _zeros_like
+from sk_rectifier.nn.optim import _clone_table, _optimizer_step
 
 #: solver -> (optimizer of the dense layers, row-wise optimizer of the first
 #: layer, which takes sparse and dense gradients alike)
@@ -506,18 +506,15 @@ def _module_state(module, into=None, trainable=False):
     """A copy of the module's state (copied into ``into``'s tensors when
     given, which spares the allocation). With ``trainable``, only what
     training can change: frozen parameters (``freeze_pretrained``) are left
-    out, so restore it with ``load_state_dict(state, strict=False)``.
-
-    A large CPU table (a text layer's weight) is copied into memory advised
-    for huge pages, as its weight is: fresh memory costs a page fault per
-    page first touched, and 2 MiB pages take 512 times fewer (a copy of
-    MR TF-IDF's 124,615 x 100 weight took about 5 ms instead of 20)."""
+    out, so restore it with ``load_state_dict(state, strict=False)``. A
+    large CPU table (a text layer's weight) is copied into huge-page memory,
+    as the weight itself is."""
     state = module.state_dict()
     if trainable:
         frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
         state = {k: v for k, v in state.items() if k not in frozen}
     if into is None:
-        return {k: _zeros_like(v.detach()).copy_(v) for k, v in state.items()}
+        return {k: _clone_table(v.detach()) for k, v in state.items()}
     for key, value in state.items():
         into[key].copy_(value)
     return into

@@ -39,10 +39,26 @@ def _zeros_table(*shape, dtype=None):
 def _zeros_like(tensor):
     """``torch.zeros_like`` for a contiguous table: a large CPU one as in
     :func:`_zeros_table`."""
-    table = None
-    if tensor.device.type == "cpu" and tensor.is_contiguous():
-        table = _huge_zeros(tensor.shape, tensor.dtype)
+    table = _huge_like(tensor)
     return torch.zeros_like(tensor) if table is None else table
+
+
+def _clone_table(tensor):
+    """``tensor.clone()``: a large contiguous CPU table into memory advised
+    for huge pages, as in :func:`_zeros_table` (fresh memory costs a page
+    fault per page first touched, and 2 MiB pages take 512 times fewer: a
+    copy of MR TF-IDF's 124,615 x 100 weight took about 5 ms instead of
+    20)."""
+    table = _huge_like(tensor)
+    return tensor.clone() if table is None else table.copy_(tensor)
+
+
+def _huge_like(tensor):
+    """Zeros shaped like a contiguous CPU ``tensor``, in huge-page memory, or
+    None (elsewhere, or see :func:`_huge_zeros`)."""
+    if tensor.device.type != "cpu" or not tensor.is_contiguous():
+        return None
+    return _huge_zeros(tensor.shape, tensor.dtype)
 
 
 def _huge_zeros(shape, dtype):
