@@ -405,6 +405,66 @@ def test_zeros_tables_are_ordinary_writable_zeros(shape, monkeypatch):
     assert not optim._zeros_table(*shape).any()
 
 
+@pytest.fixture
+def cache(monkeypatch):
+    """Every table of 1 KiB or more in huge-page memory, an empty cache."""
+    if not hasattr(optim.mmap, "MADV_HUGEPAGE"):
+        pytest.skip("huge-page memory is a Linux feature")
+    monkeypatch.setattr(optim, "HUGE_TABLE", 1024)
+    monkeypatch.setattr(optim, "_CACHED", [])
+    return optim._CACHED
+
+
+def test_freed_tables_are_reused_zeroed_and_never_while_in_use(cache):
+    """The memory of a table comes back, zeroed, for the next table of the
+    same size once no tensor (view, NumPy array, parameter) uses it, and
+    never before; a clone gets it with the copy."""
+    shape, nbytes = (300, 7), 300 * 7 * 4
+    a = torch.nn.Parameter(optim._zeros_table(*shape))
+    where = a.data_ptr()
+    with torch.no_grad():
+        a.fill_(3.0)
+    b = optim._zeros_table(*shape)  # a is in use: fresh memory
+    assert b.data_ptr() != where and not b.any()
+    view, array = a[2:4], a.detach().numpy()
+    del a
+    c = optim._zeros_table(*shape)  # still in use by the view and the array
+    assert c.data_ptr() not in (where, b.data_ptr()) and not c.any()
+    del view
+    g = optim._zeros_table(*shape)  # still in use by the array
+    assert g.data_ptr() != where and not cache and (array == 3.0).all()
+    del array
+    assert [len(m) for m in cache] == [nbytes]
+    d = optim._zeros_table(*shape)  # a's memory, zeroed
+    assert d.data_ptr() == where and not d.any() and not cache
+    d.fill_(5.0)
+    del d
+    source = torch.randn(shape)
+    e = optim._clone_table(source)
+    assert e.data_ptr() == where and torch.equal(e, source)
+    del e
+    f = optim._zeros_table(301, 7)  # another size: fresh memory
+    assert f.data_ptr() != where and [len(m) for m in cache] == [nbytes]
+
+
+def test_the_cache_keeps_at_most_its_limit_and_empties(cache, monkeypatch):
+    """Freed memory beyond CACHE_LIMIT is returned (the oldest first), and
+    empty_cache returns the rest."""
+    nbytes = 300 * 7 * 4
+    monkeypatch.setattr(optim, "CACHE_LIMIT", 3 * nbytes + 10)
+    tables = [optim._zeros_table(300, 7) for _ in range(5)]
+    newest = [t.data_ptr() for t in tables[2:]]
+    while tables:  # freed first to last
+        tables.pop(0)
+    assert len(cache) == 3
+    kept = [optim._zeros_table(300, 7) for _ in range(3)]
+    assert sorted(t.data_ptr() for t in kept) == sorted(newest) and not cache
+    del kept
+    assert len(cache) == 3
+    assert optim.empty_cache() == 3 * nbytes and not cache
+    assert optim.empty_cache() == 0
+
+
 def test_large_layers_follow_torchs_default_dtype(monkeypatch):
     """A first layer large enough for huge pages is made in torch's default
     dtype, like its bias and like torch.zeros."""

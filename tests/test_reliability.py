@@ -2,6 +2,7 @@
 determinism, concurrency, memory."""
 
 import contextlib
+import gc
 import io
 import pickle
 import subprocess
@@ -246,6 +247,33 @@ def test_divergence_later_keeps_the_last_finite_epoch(data, huge_pages, monkeypa
     after = est.predict_proba(X)
     assert np.isfinite(after).all()
     np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize("name", ["classifier", "autoencoder"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_fits_on_reused_table_memory_match_fits_on_fresh(
+    data, name, sparse, monkeypatch
+):
+    """A fit whose weights, Adam moments and snapshots reuse the memory of a
+    freed fit's tables (zeroed again) gives the same model as on fresh
+    memory."""
+    if not hasattr(optim.mmap, "MADV_HUGEPAGE"):
+        pytest.skip("huge-page memory is a Linux feature")
+    X, y = data
+    X = sp.csr_matrix(X) if sparse else X
+    monkeypatch.setattr(optim, "HUGE_TABLE", 1)  # every table
+    monkeypatch.setattr(optim, "_CACHED", [])
+
+    def outputs():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = FACTORIES[name](max_iter=3).fit(X, y)
+        return est.transform(X) if name == "autoencoder" else est.predict_proba(X)
+
+    fresh = outputs()  # (the model is gone when outputs returns)
+    gc.collect()
+    assert optim._CACHED  # its tables' memory
+    np.testing.assert_array_equal(outputs(), fresh)
 
 
 def _interrupt_after(monkeypatch, n_steps):

@@ -11,7 +11,7 @@ from sk_rectifier.nn.layers import (
     RectifierMLP,
     corrupt,
 )
-from sk_rectifier.nn.optim import LazyAdam, LazySGD
+from sk_rectifier.nn.optim import LazyAdam, LazySGD, empty_cache
 
 __all__ = [
     "ACTIVATIONS",
@@ -23,4 +23,5 @@ __all__ = [
     "LazySGD",
     "RectifierMLP",
     "corrupt",
+    "empty_cache",
 ]
