@@ -32,8 +32,8 @@ def _zeros_table(*shape, dtype=None):
     those reads also miss the address translation cache (MR TF-IDF training,
     about 5 % faster per epoch in interleaved runs). Fresh pages are zeroed
     by the kernel when first touched, the memory of a freed table when it is
-    reused (see :func:`_huge_table`). Elsewhere, or if the memory cannot be had that
-    way, this is ``torch.zeros``.
+    reused (see :func:`_huge_table`). Elsewhere, or if the memory cannot be
+    had that way, this is ``torch.zeros``.
     """
     dtype = dtype or torch.get_default_dtype()
     on_cpu = torch.empty(0).device.type == "cpu"  # (torch's default device)
@@ -111,8 +111,8 @@ def _huge_table(shape, dtype, zero=True):
         except (OSError, ValueError, AttributeError):
             return None
         zero = False  # (the kernel zeroes fresh pages)
-    # The tensor holds this array, which holds the memory: when the last
-    # tensor on it is gone, the memory goes back to the cache.
+    # The tensor holds this ctypes array, which holds the memory: when the
+    # last tensor on it is gone, the memory goes back to the cache.
     owner = (ctypes.c_char * nbytes).from_buffer(memory)
     weakref.finalize(owner, _cache, memory).atexit = False
     table = torch.frombuffer(owner, dtype=dtype).view(shape)
@@ -163,11 +163,12 @@ def empty_cache() -> int:
 
     Examples
     --------
-    >>> import torch
+    >>> import mmap
     >>> from sk_rectifier.nn import InputLayer, empty_cache
+    >>> _ = empty_cache()
     >>> layer = InputLayer(n_features=20_000, n_out=100)  # an 8 MB weight
-    >>> del layer
-    >>> empty_cache() >= 0
+    >>> del layer  # (its memory is kept for the next table of its size)
+    >>> empty_cache() == (8_000_000 if hasattr(mmap, "MADV_HUGEPAGE") else 0)
     True
     """
     with _CACHE_LOCK:
