@@ -33,6 +33,7 @@ Run (about 20 minutes on 2 cores)::
 """
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -251,6 +252,7 @@ def _memory_child(spec, data):
     factory(1).fit(X[:100], y[:100])  # first-use costs (torch's pools), untimed
     # (that fit's first-layer tables are kept for reuse: the fit measured
     # must pay for its own memory)
+    gc.collect()
     sk_rectifier.nn.empty_cache()
     model = factory(0)
     with PeakMemory() as mem:  # sampled every 5 ms during the fit

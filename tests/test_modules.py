@@ -408,10 +408,12 @@ def test_zeros_tables_are_ordinary_writable_zeros(shape, monkeypatch):
 @pytest.fixture
 def cache(monkeypatch):
     """Every table of 1 KiB or more in huge-page memory, an empty cache."""
-    if not hasattr(optim.mmap, "MADV_HUGEPAGE"):
-        pytest.skip("huge-page memory is a Linux feature")
     monkeypatch.setattr(optim, "HUGE_TABLE", 1024)
     monkeypatch.setattr(optim, "_CACHED", [])
+    monkeypatch.setattr(optim, "_CACHED_BYTES", [0])
+    if optim._huge_table((1024,), torch.uint8) is None:  # (freed, cached)
+        pytest.skip("no memory advised for huge pages here (Linux, THP)")
+    optim.empty_cache()
     return optim._CACHED
 
 
@@ -443,8 +445,10 @@ def test_freed_tables_are_reused_zeroed_and_never_while_in_use(cache):
     e = optim._clone_table(source)
     assert e.data_ptr() == where and torch.equal(e, source)
     del e
-    f = optim._zeros_table(301, 7)  # another size: fresh memory
-    assert f.data_ptr() != where and [len(m) for m in cache] == [nbytes]
+    f = optim._zeros_table(301, 7)  # another size: fresh memory, and the
+    assert not f.any() and not cache  # other size is let go
+    del f
+    assert [len(m) for m in cache] == [301 * 7 * 4]
 
 
 def test_the_cache_keeps_at_most_its_limit_and_empties(cache, monkeypatch):
@@ -463,6 +467,25 @@ def test_the_cache_keeps_at_most_its_limit_and_empties(cache, monkeypatch):
     assert len(cache) == 3
     assert optim.empty_cache() == 3 * nbytes and not cache
     assert optim.empty_cache() == 0
+    large, small = optim._zeros_table(300, 22), optim._zeros_table(300, 7)
+    del small
+    del large  # beyond the limit alone: not kept, and the rest stays
+    assert [len(m) for m in cache] == [nbytes]
+
+
+def test_a_miss_lets_go_of_as_much_memory_of_other_sizes(cache):
+    """A table of a size the cache does not hold releases at least as many
+    bytes of other sizes (the oldest first) before mapping its own, so that
+    the cache never adds to a process's memory when sizes change."""
+    small = [optim._zeros_table(256, 4) for _ in range(3)]  # 4 KiB each
+    while small:
+        small.pop(0)
+    assert [len(m) for m in cache] == [4096] * 3
+    table = optim._zeros_table(512, 4)  # 8 KiB: the two oldest let go
+    assert [len(m) for m in cache] == [4096] and optim._CACHED_BYTES == [4096]
+    del table
+    assert sorted(len(m) for m in cache) == [4096, 8192]
+    assert optim._CACHED_BYTES == [4096 + 8192]
 
 
 def test_large_layers_follow_torchs_default_dtype(monkeypatch):

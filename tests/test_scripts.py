@@ -257,6 +257,21 @@ def test_bench_speed_memory_of_a_fit():
 
 
 @pytest.mark.slow
+def test_bench_table_reuse_quick(data_home, tmp_path):
+    """Fits in fresh processes: with the cache off every table maps fresh
+    memory; with it on, fits after the first two reuse the freed ones."""
+    bench = _load("bench_table_reuse")
+    output = tmp_path / "table_reuse.md"
+    argv = ["--data-home", str(data_home), "--quick", "--fits", "3"]
+    argv += ["--pause", "0", "--rounds", "1", "--epochs", "1"]
+    median, mapped = bench.main([*argv, "--output", str(output)])
+    assert all(seconds > 0 for seconds in median.values())
+    assert min(mapped["fresh"]) > 0 and mapped["reused"][1:] == [0, 0]
+    text = output.read_text()
+    assert "| fresh |" in text and "| reused |" in text
+
+
+@pytest.mark.slow
 def test_bench_pretraining_quick(data_home, tmp_path):
     bench = _load("bench_pretraining")
     output = tmp_path / "pretraining.md"

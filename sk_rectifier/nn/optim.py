@@ -1,6 +1,5 @@
 """Row-wise optimizer for a first layer fed with sparse input."""
 
-import ctypes
 import functools
 import math
 import mmap
@@ -67,12 +66,13 @@ def _huge_like(tensor, zero=True):
     return _huge_table(tensor.shape, tensor.dtype, zero)
 
 
-#: bytes of freed huge-page tables kept for the next tables of the same size
-#: (see :func:`_huge_table`); :func:`empty_cache` releases them
+#: bytes of freed huge-page tables kept, in all, for the next tables of the
+#: same size (see :func:`_huge_table`); :func:`empty_cache` releases them
 CACHE_LIMIT = 512 << 20
 
 _CACHE_LOCK = threading.RLock()  # (a table may be freed while it is held)
 _CACHED = []  # freed mappings, oldest first
+_CACHED_BYTES = [0]
 
 
 def _new_lock():  # (a child process must not inherit a lock held at fork)
@@ -89,8 +89,8 @@ def _huge_table(shape, dtype, zero=True):
     is False and freed memory is reused), or None (too small, not Linux, or
     the memory refused).
 
-    The memory of a freed table is kept (up to ``CACHE_LIMIT`` bytes) and
-    given to the next table of the same size. Fresh memory costs a page
+    The memory of a freed table is kept (up to ``CACHE_LIMIT`` bytes in all)
+    and given to the next table of the same size. Fresh memory costs a page
     fault per page first touched, and in a virtual machine whose free memory
     the host reclaims (free page reporting, as Firecracker and other hosts
     do), also the host's faults: the two 50 MB Adam moments of an MR TF-IDF
@@ -111,9 +111,9 @@ def _huge_table(shape, dtype, zero=True):
         except (OSError, ValueError, AttributeError):
             return None
         zero = False  # (the kernel zeroes fresh pages)
-    # The tensor holds this ctypes array, which holds the memory: when the
-    # last tensor on it is gone, the memory goes back to the cache.
-    owner = (ctypes.c_char * nbytes).from_buffer(memory)
+    # The tensor holds this view, which holds the memory: when the last
+    # tensor on it is gone, the memory goes back to the cache.
+    owner = memoryview(memory)
     weakref.finalize(owner, _cache, memory).atexit = False
     table = torch.frombuffer(owner, dtype=dtype).view(shape)
     return table.zero_() if zero else table
@@ -121,35 +121,47 @@ def _huge_table(shape, dtype, zero=True):
 
 def _cached(nbytes):
     """A freed mapping of ``nbytes`` bytes from the cache (the most recently
-    freed), or None."""
+    freed), or None; then as many bytes of others (the oldest first) are
+    released, so that the cache never adds to the memory of a process whose
+    tables change size (a new vocabulary in each fold of a search)."""
     with _CACHE_LOCK:
-        for i in range(len(_CACHED) - 1, -1, -1):
-            if len(_CACHED[i]) == nbytes:
-                return _CACHED.pop(i)
+        sizes = [len(m) for m in _CACHED]
+        if nbytes in sizes:
+            i = len(sizes) - 1 - sizes[::-1].index(nbytes)
+            _CACHED_BYTES[0] -= nbytes
+            return _CACHED.pop(i)
+        released = 0
+        while _CACHED and released < nbytes:
+            released += len(_CACHED.pop(0))
+        _CACHED_BYTES[0] -= released
     return None
 
 
 def _cache(memory):
     """Keep a freed mapping for reuse, dropping the oldest ones beyond
     ``CACHE_LIMIT`` bytes (a dropped mapping is unmapped)."""
+    if len(memory) > CACHE_LIMIT:
+        return
     with _CACHE_LOCK:
         _CACHED.append(memory)
-        total = sum(len(m) for m in _CACHED)
-        while _CACHED and total > CACHE_LIMIT:
-            total -= len(_CACHED.pop(0))
+        _CACHED_BYTES[0] += len(memory)
+        while _CACHED_BYTES[0] > CACHE_LIMIT:
+            _CACHED_BYTES[0] -= len(_CACHED.pop(0))
 
 
 def empty_cache() -> int:
-    """Return the memory of freed first-layer tables to the system.
+    """Hand the memory kept from freed large tables back to the system.
 
     Large CPU tables (a text layer's weight, its Adam moments, the snapshots
     a fit keeps) live in memory advised for huge pages. When the last tensor
-    on such a table is freed, up to 512 MiB of that memory are kept and
-    reused by the next table of the same size: the next fit on data of the
-    same width then skips the page faults of fresh memory (a cost that
-    virtual machines whose host reclaims free memory multiply many times).
-    This hands what is kept back to the system, as
-    :func:`torch.cuda.empty_cache` does for a GPU.
+    on such a table is freed, its memory is kept (up to 512 MiB in all, in
+    each process) and given to the next table of the same size in bytes:
+    the next fit on data as wide then skips the page faults of fresh memory,
+    a cost that virtual machines whose host takes back free memory multiply
+    many times. This releases what is kept, as
+    :func:`torch.cuda.empty_cache` does on a GPU. Tables still in use (a
+    model alive, or in a reference cycle not yet collected: see
+    :func:`gc.collect`) are not released.
 
     Returns
     -------
@@ -163,17 +175,17 @@ def empty_cache() -> int:
 
     Examples
     --------
-    >>> import mmap
     >>> from sk_rectifier.nn import InputLayer, empty_cache
-    >>> _ = empty_cache()
     >>> layer = InputLayer(n_features=20_000, n_out=100)  # an 8 MB weight
-    >>> del layer  # (its memory is kept for the next table of its size)
-    >>> empty_cache() == (8_000_000 if hasattr(mmap, "MADV_HUGEPAGE") else 0)
-    True
+    >>> del layer  # (on Linux its memory is kept for the next such table)
+    >>> released = empty_cache()  # now handed back
+    >>> empty_cache()  # nothing is left
+    0
     """
     with _CACHE_LOCK:
-        released = sum(len(m) for m in _CACHED)
+        released = _CACHED_BYTES[0]
         _CACHED.clear()
+        _CACHED_BYTES[0] = 0
     return released
 
 
