@@ -95,8 +95,8 @@ def _huge_table(shape, dtype, zero=True):
     the host reclaims (free page reporting, as Firecracker and other hosts
     do), also the host's faults: the two 50 MB Adam moments of an MR TF-IDF
     layer took 260-280 ms to first touch there after a few idle seconds,
-    against 10 ms for memory freed a moment before and 1 ms reused, in every
-    fit after the first of a process.
+    against 10 ms for memory freed a moment before, and 1 ms reused (as in
+    every fit after the first of a process).
     """
     nbytes = math.prod(shape) * dtype.itemsize
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
@@ -124,12 +124,12 @@ def _cached(nbytes):
     freed), or None; then as many bytes of others (the oldest first) are
     released, so that the cache never adds to the memory of a process whose
     tables change size (a new vocabulary in each fold of a search)."""
-    with _CACHE_LOCK:
-        sizes = [len(m) for m in _CACHED]
-        if nbytes in sizes:
-            i = len(sizes) - 1 - sizes[::-1].index(nbytes)
-            _CACHED_BYTES[0] -= nbytes
-            return _CACHED.pop(i)
+    with _CACHE_LOCK:  # (no list built here: a garbage collection it set
+        # off could free a table, whose finalizer would change _CACHED)
+        for i in range(len(_CACHED) - 1, -1, -1):
+            if len(_CACHED[i]) == nbytes:
+                _CACHED_BYTES[0] -= nbytes
+                return _CACHED.pop(i)
         released = 0
         while _CACHED and released < nbytes:
             released += len(_CACHED.pop(0))
