@@ -70,6 +70,23 @@ def tiny_text():
 
 
 @pytest.fixture
+def table_cache(monkeypatch):
+    """Every table (first-layer weights, row-wise moments, snapshots) in
+    huge-page memory, and an empty cache of freed ones: the cache list."""
+    import torch
+
+    import sk_rectifier.nn.optim as optim
+
+    monkeypatch.setattr(optim, "HUGE_TABLE", 1)
+    monkeypatch.setattr(optim, "_CACHED", [])
+    monkeypatch.setattr(optim, "_CACHED_BYTES", [0])
+    if optim._huge_table((8,), torch.uint8) is None:
+        pytest.skip("no memory advised for huge pages here (Linux, THP)")
+    optim.empty_cache()  # (the probe's)
+    return optim._CACHED
+
+
+@pytest.fixture
 def forbid_densify(monkeypatch):
     """Make densifying a SciPy CSR matrix an error for the test's duration."""
 

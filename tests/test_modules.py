@@ -405,19 +405,7 @@ def test_zeros_tables_are_ordinary_writable_zeros(shape, monkeypatch):
     assert not optim._zeros_table(*shape).any()
 
 
-@pytest.fixture
-def cache(monkeypatch):
-    """Every table of 1 KiB or more in huge-page memory, an empty cache."""
-    monkeypatch.setattr(optim, "HUGE_TABLE", 1024)
-    monkeypatch.setattr(optim, "_CACHED", [])
-    monkeypatch.setattr(optim, "_CACHED_BYTES", [0])
-    if optim._huge_table((1024,), torch.uint8) is None:  # (freed, cached)
-        pytest.skip("no memory advised for huge pages here (Linux, THP)")
-    optim.empty_cache()
-    return optim._CACHED
-
-
-def test_freed_tables_are_reused_zeroed_and_never_while_in_use(cache):
+def test_freed_tables_are_reused_zeroed_and_never_while_in_use(table_cache):
     """The memory of a table comes back, zeroed, for the next table of the
     same size once no tensor (view, NumPy array, parameter) uses it, and
     never before; a clone gets it with the copy."""
@@ -434,11 +422,11 @@ def test_freed_tables_are_reused_zeroed_and_never_while_in_use(cache):
     assert c.data_ptr() not in (where, b.data_ptr()) and not c.any()
     del view
     g = optim._zeros_table(*shape)  # still in use by the array
-    assert g.data_ptr() != where and not cache and (array == 3.0).all()
+    assert g.data_ptr() != where and not table_cache and (array == 3.0).all()
     del array
-    assert [len(m) for m in cache] == [nbytes]
+    assert [len(m) for m in table_cache] == [nbytes]
     d = optim._zeros_table(*shape)  # a's memory, zeroed
-    assert d.data_ptr() == where and not d.any() and not cache
+    assert d.data_ptr() == where and not d.any() and not table_cache
     d.fill_(5.0)
     del d
     source = torch.randn(shape)
@@ -446,12 +434,12 @@ def test_freed_tables_are_reused_zeroed_and_never_while_in_use(cache):
     assert e.data_ptr() == where and torch.equal(e, source)
     del e
     f = optim._zeros_table(301, 7)  # another size: fresh memory, and the
-    assert not f.any() and not cache  # other size is let go
+    assert not f.any() and not table_cache  # other size is let go
     del f
-    assert [len(m) for m in cache] == [301 * 7 * 4]
+    assert [len(m) for m in table_cache] == [301 * 7 * 4]
 
 
-def test_the_cache_keeps_at_most_its_limit_and_empties(cache, monkeypatch):
+def test_the_cache_keeps_at_most_its_limit_and_empties(table_cache, monkeypatch):
     """Freed memory beyond CACHE_LIMIT is returned (the oldest first), and
     empty_cache returns the rest."""
     nbytes = 300 * 7 * 4
@@ -460,31 +448,31 @@ def test_the_cache_keeps_at_most_its_limit_and_empties(cache, monkeypatch):
     newest = [t.data_ptr() for t in tables[2:]]
     while tables:  # freed first to last
         tables.pop(0)
-    assert len(cache) == 3
+    assert len(table_cache) == 3
     kept = [optim._zeros_table(300, 7) for _ in range(3)]
-    assert sorted(t.data_ptr() for t in kept) == sorted(newest) and not cache
+    assert sorted(t.data_ptr() for t in kept) == sorted(newest) and not table_cache
     del kept
-    assert len(cache) == 3
-    assert optim.empty_cache() == 3 * nbytes and not cache
+    assert len(table_cache) == 3
+    assert optim.empty_cache() == 3 * nbytes and not table_cache
     assert optim.empty_cache() == 0
     large, small = optim._zeros_table(300, 22), optim._zeros_table(300, 7)
     del small
     del large  # beyond the limit alone: not kept, and the rest stays
-    assert [len(m) for m in cache] == [nbytes]
+    assert [len(m) for m in table_cache] == [nbytes]
 
 
-def test_a_miss_lets_go_of_as_much_memory_of_other_sizes(cache):
-    """A table of a size the cache does not hold releases at least as many
+def test_a_miss_lets_go_of_as_much_memory_of_other_sizes(table_cache):
+    """A table of a size the table_cache does not hold releases at least as many
     bytes of other sizes (the oldest first) before mapping its own, so that
-    the cache never adds to a process's memory when sizes change."""
+    the table_cache never adds to a process's memory when sizes change."""
     small = [optim._zeros_table(256, 4) for _ in range(3)]  # 4 KiB each
     while small:
         small.pop(0)
-    assert [len(m) for m in cache] == [4096] * 3
+    assert [len(m) for m in table_cache] == [4096] * 3
     table = optim._zeros_table(512, 4)  # 8 KiB: the two oldest let go
-    assert [len(m) for m in cache] == [4096] and optim._CACHED_BYTES == [4096]
+    assert [len(m) for m in table_cache] == [4096] and optim._CACHED_BYTES == [4096]
     del table
-    assert sorted(len(m) for m in cache) == [4096, 8192]
+    assert sorted(len(m) for m in table_cache) == [4096, 8192]
     assert optim._CACHED_BYTES == [4096 + 8192]
 
 

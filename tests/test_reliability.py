@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -253,18 +252,13 @@ def test_divergence_later_keeps_the_last_finite_epoch(data, huge_pages, monkeypa
 @pytest.mark.parametrize("name", ["classifier", "autoencoder"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_fits_on_reused_table_memory_match_fits_on_fresh(
-    data, name, sparse, monkeypatch
+    data, name, sparse, table_cache, monkeypatch
 ):
     """A fit whose weights, Adam moments and snapshots reuse the memory of a
     freed fit's tables (zeroed again) gives the same model as on fresh
     memory."""
     X, y = data
     X = sp.csr_matrix(X) if sparse else X
-    monkeypatch.setattr(optim, "HUGE_TABLE", 1)  # every table
-    monkeypatch.setattr(optim, "_CACHED", [])
-    monkeypatch.setattr(optim, "_CACHED_BYTES", [0])
-    if optim._huge_table((8,), torch.uint8) is None:
-        pytest.skip("no memory advised for huge pages here (Linux, THP)")
     cached, reused = optim._cached, []
     monkeypatch.setattr(
         optim, "_cached", lambda n: reused.append(cached(n)) or reused[-1]
@@ -278,7 +272,7 @@ def test_fits_on_reused_table_memory_match_fits_on_fresh(
 
     fresh = outputs()  # (the model is gone when outputs returns)
     gc.collect()
-    assert optim._CACHED  # its tables' memory
+    assert table_cache  # its tables' memory
     reused.clear()
     again = outputs()
     assert sum(memory is not None for memory in reused) >= 3  # weight, moments
