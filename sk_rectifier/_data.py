@@ -69,14 +69,34 @@ def to_tensor(X):
     )
 
 
+def _nonnegative(rows, n):
+    """``rows`` (intp) with those counted from the end made non-negative;
+    IndexError for one before the first row."""
+    if len(rows) and rows.min() < 0:
+        rows = np.where(rows < 0, rows + n, rows)
+        if rows.min() < 0:
+            raise IndexError(f"row index out of range for {n} rows")
+    return rows
+
+
+def _take_dense_rows(X, rows):
+    """Rows ``rows`` of a float32 ndarray as a tensor: what
+    ``to_tensor(X[rows])`` gives, gathered by ``torch.index_select`` on
+    torch's threads (a training batch of 200 Fashion-MNIST rows in about
+    half the time of NumPy's row indexing on 2 cores)."""
+    if sp.issparse(X) or not X.flags.writeable:  # (torch.from_numpy warns
+        return to_tensor(X[rows])  # on read-only memory)
+    rows = _nonnegative(rows, X.shape[0])
+    if len(rows) and rows.max() >= X.shape[0]:
+        raise IndexError(f"row index out of range for {X.shape[0]} rows")
+    return torch.index_select(torch.from_numpy(X), 0, torch.from_numpy(rows))
+
+
 def _take_csr_rows(X, rows):
     """Rows ``rows`` of a CSR matrix as a torch sparse CSR tensor: what
     ``to_tensor(X[rows])`` gives, in a few NumPy calls (a tenth of the time
     of SciPy's row indexing on a batch of text)."""
-    if len(rows) and rows.min() < 0:  # counted from the end
-        rows = np.where(rows < 0, rows + X.shape[0], rows)
-        if rows.min() < 0:
-            raise IndexError(f"row index out of range for {X.shape[0]} rows")
+    rows = _nonnegative(rows, X.shape[0])
     starts = X.indptr[rows]
     lengths = X.indptr[rows + 1] - starts
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -115,7 +135,7 @@ class ArrayDataset(Dataset):
         rows = np.asarray(rows, dtype=np.intp)
         X = self.X
         csr = sp.issparse(X) and X.format == "csr"
-        Xi = {"X": _take_csr_rows(X, rows) if csr else to_tensor(X[rows])}
+        Xi = {"X": _take_csr_rows(X, rows) if csr else _take_dense_rows(X, rows)}
         if self.sample_weight is not None:
             Xi["sample_weight"] = torch.from_numpy(self.sample_weight[rows])
         yi = None if self.y is None else torch.from_numpy(self.y[rows])

@@ -648,6 +648,29 @@ def test_csr_batches_are_scipys_row_selection(rows):
     np.testing.assert_array_equal(batch["X"].values(), expected.data)
 
 
+@pytest.mark.parametrize(
+    "rows",
+    [[3, 0, 7, 7, 1], [], [2], [-1, 0, -8], [0, -9], [8]],
+    ids=["shuffled, repeated", "none", "empty", "from the end", "-9", "8"],
+)
+@pytest.mark.parametrize("writeable", [True, False])
+def test_dense_batches_are_numpys_row_selection(rows, writeable):
+    """ArrayDataset gathers a dense batch with torch.index_select (a
+    read-only array with NumPy): the rows NumPy's indexing selects, or its
+    IndexError."""
+    X = np.random.default_rng(0).random((8, 5), dtype=np.float32)
+    X.flags.writeable = writeable
+    if max(rows, default=0) >= 8 or min(rows, default=0) < -8:
+        with pytest.raises(IndexError):
+            X[np.asarray(rows)]
+        with pytest.raises(IndexError):
+            ArrayDataset(X).__getitems__(rows)
+        return
+    batch, _ = ArrayDataset(X).__getitems__(rows)
+    assert batch["X"].dtype == torch.float32 and batch["X"].is_contiguous()
+    np.testing.assert_array_equal(batch["X"], X[np.asarray(rows, dtype=np.intp)])
+
+
 def test_row_copies_inside_autograd_and_from_misaligned_values():
     """Outside ``no_grad`` a gather stays differentiable (no wide view), and
     a scatter of values the wide view cannot take falls back."""
