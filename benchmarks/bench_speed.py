@@ -3,7 +3,8 @@
 Peers: scikit-learn's ``MLPClassifier`` and a plain skorch
 ``NeuralNetClassifier`` (an ``nn.Sequential`` MLP fed the same data), with the
 same architecture, optimizer (Adam, lr 1e-3), batch size (200) and number of
-epochs. Every figure is a median over ``--repeats`` runs, and every ratio is
+epochs. Every figure is a median over ``--repeats`` runs (more for a case
+whose fits are short, see ``--fit-seconds``), and every ratio is
 taken against ``MLPClassifier`` measured in the same run; the contenders take
 turns, run by run (and round by round for inference), so that a slow spell of
 a shared machine falls on all of them alike.
@@ -33,6 +34,7 @@ Run (about 20 minutes on 2 cores)::
 """
 
 import argparse
+import collections
 import gc
 import json
 import math
@@ -192,36 +194,51 @@ def make_models(hidden, epochs, n_features, n_classes):
 SETTLE_S = 0.3
 
 
-def take_turns(labels, measure, rounds):
+#: a case whose fits are short gets more rounds than ``--repeats``: as many
+#: as fill this many seconds, ``MAX_ROUNDS`` at most (a 3-epoch fit of a
+#: 784-100-10 network takes about 0.2 s, and three of them gave ratios from
+#: 0.77x to 0.88x in runs of the same code)
+FIT_SECONDS = 20.0
+MAX_ROUNDS = 15
+
+
+def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
     """Median of ``measure(label, round)`` for each label over ``rounds``
     rounds in which every label is measured once, in an order rotated from
     one round to the next: a slow spell of a shared machine falls on all the
     contenders alike instead of on whichever ran during it. Each measurement
     starts after a rest of ``SETTLE_S`` seconds, so that none starts while
-    the threads of the one before are still busy."""
+    the threads of the one before are still busy. While the rounds so far
+    have taken less than ``min_seconds``, more rounds follow, up to
+    ``max_rounds``."""
     labels = list(labels)
     values = {label: [] for label in labels}
-    for r in range(rounds):
+    start, r = time.perf_counter(), 0
+    while r < rounds or (r < max_rounds and time.perf_counter() - start < min_seconds):
         k = r % len(labels)
         for label in labels[k:] + labels[:k]:
             time.sleep(SETTLE_S)
             values[label].append(measure(label, r))
+        r += 1
     return {label: statistics.median(v) for label, v in values.items()}
 
 
-def fits_timed(factories, X, y, repeats):
-    """Median seconds per epoch of each contender (seeds ``0..repeats-1``,
-    taking turns) and its last model."""
-    models = {}
+def fits_timed(factories, X, y, repeats, fit_seconds=0.0):
+    """Median seconds per epoch of each contender (seeds ``0, 1, ...``,
+    taking turns for ``repeats`` rounds or, when fits are short, as many as
+    fill ``fit_seconds``), its last model and the number of rounds."""
+    models, runs = {}, collections.Counter()
 
     def fit(label, seed):
         model = models[label] = factories[label](seed)
+        runs[label] += 1
         start = time.perf_counter()
         model.fit(X, y)
         elapsed = time.perf_counter() - start
         return elapsed / (getattr(model, "n_iter_", None) or len(model.history))
 
-    return take_turns(factories, fit, repeats), models
+    seconds = take_turns(factories, fit, repeats, min_seconds=fit_seconds)
+    return seconds, models, max(runs.values())
 
 
 def peak_memory_mib(label, hidden, epochs, X, y):
@@ -328,7 +345,7 @@ def _arch(hidden):
 
 
 def training_and_inference(
-    data, hidden, epochs, repeats, busy_repeats, busy, memory=True
+    data, hidden, epochs, repeats, busy_repeats, busy, memory=True, fit_seconds=0.0
 ):
     """Rows of the training, inference and busy-machine sections for a case."""
     name, X, y, X_test, y_test = data
@@ -336,7 +353,7 @@ def training_and_inference(
     factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
     factories[OURS](0).set_params(max_iter=1).fit(X[:300], y[:300])  # warm-up
     print(f"  {case}: training {', '.join(factories)} in turn ...", flush=True)
-    seconds, models = fits_timed(factories, X, y, repeats)
+    seconds, models, runs = fits_timed(factories, X, y, repeats, fit_seconds)
     train = []
     for label, model in models.items():
         mib = peak_memory_mib(label, hidden, epochs, X, y) if memory else None
@@ -347,7 +364,7 @@ def training_and_inference(
         )
         train.append(
             {"case": case, "model": label, "s_per_epoch": sec, "peak_mib": mib}
-            | {"accuracy": accuracy}
+            | {"accuracy": accuracy, "runs": runs}
         )
     predictors = {label: m for label, m in models.items() if label != SKORCH}
     rows_s, lat = inference(predictors, X_test, repeats)
@@ -360,11 +377,14 @@ def training_and_inference(
     if busy:
         contenders = {label: factories[label] for label in predictors}
         with Busy(busy):
-            busy_sec, busy_models = fits_timed(contenders, X, y, busy_repeats)
+            busy_sec, busy_models, busy_runs = fits_timed(
+                contenders, X, y, busy_repeats, fit_seconds
+            )
             rounds = max(busy_repeats, 3)
             busy_rows_s, _ = inference(busy_models, X_test, rounds, latency=False)
         loaded = [
             {"case": case, "model": label, "s_per_epoch": busy_sec[label]}
+            | {"runs": busy_runs}
             | {"rows_per_s": busy_rows_s[label], "idle_s_per_epoch": seconds[label]}
             | {"idle_rows_per_s": rows_s[label]}
             for label in predictors
@@ -538,6 +558,15 @@ def _numba_version():
     return numba.__version__
 
 
+def _more_runs(fit_seconds):
+    if not fit_seconds:
+        return ""
+    return (
+        f"; more, up to {MAX_ROUNDS}, where fits are short: as many as fill "
+        f"{fit_seconds:g} s (column runs)"
+    )
+
+
 def to_markdown(sections, meta):
     train, infer, loaded, dae = sections
     lines = [
@@ -548,7 +577,8 @@ def to_markdown(sections, meta):
         f"scikit-learn {meta['sklearn']}, skorch {meta['skorch']}, "
         f"sk_rectifier {meta['sk_rectifier']}; numba {meta.get('numba')}.  ",
         f"Medians over {meta['repeats']} runs ({meta['busy_repeats']} with busy "
-        f"neighbours) of {meta['epochs']} epochs (Adam, lr 1e-3, batch 200, same "
+        f"neighbours{_more_runs(meta.get('fit_seconds', 0))}) of "
+        f"{meta['epochs']} epochs (Adam, lr 1e-3, batch 200, same "
         "architecture); `predict_proba`: the median call over 0.4 s, "
         "one-row `predict`: the median of 100 calls, each the median of "
         f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
@@ -558,13 +588,14 @@ def to_markdown(sections, meta):
         "",
         "## Training",
         "",
-        "| case | model | s/epoch | speed-up vs MLPClassifier | fit's peak MiB "
-        "| accuracy |",
-        "|---|---|---:|---:|---:|---:|",
+        "| case | model | s/epoch | runs | speed-up vs MLPClassifier "
+        "| fit's peak MiB | accuracy |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in train:
         lines.append(
             f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} "
+            f"| {r['runs']} "
             f"| {r.get('s_per_epoch_vs_sklearn', float('nan')):.1f}x "
             f"| {_mib(r['peak_mib'])} | {r['accuracy']:.4f} |"
         )
@@ -588,13 +619,15 @@ def to_markdown(sections, meta):
             "",
             f"## With {meta['busy']} busy-loop processes beside the run",
             "",
-            "| case | model | s/epoch | vs MLPClassifier | slowdown (busy/idle) "
+            "| case | model | s/epoch | runs | vs MLPClassifier "
+            "| slowdown (busy/idle) "
             "| predict_proba rows/s | vs MLPClassifier | slowdown |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in loaded:
             lines.append(
                 f"| {r['case']} | {r['model']} | {r['s_per_epoch']:.3f} "
+                f"| {r['runs']} "
                 f"| {r.get('s_per_epoch_vs_sklearn', float('nan')):.1f}x "
                 f"| {_slowdown(r, 's_per_epoch'):.2f}x "
                 f"| {r['rows_per_s']:,.0f} "
@@ -651,6 +684,13 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (tests)")
     parser.add_argument(
+        "--fit-seconds",
+        type=float,
+        default=None,
+        help=f"rounds of short fits go on until they fill this many seconds "
+        f"(default {FIT_SECONDS:g}; 0 with --quick)",
+    )
+    parser.add_argument(
         "--no-memory",
         dest="memory",
         action="store_false",
@@ -663,6 +703,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     global DEVICE
     DEVICE = args.device
+    if args.fit_seconds is None:
+        args.fit_seconds = 0.0 if args.quick else FIT_SECONDS
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     meta = {
         "command": "python benchmarks/bench_speed.py " + " ".join(argv or sys.argv[1:]),
@@ -677,6 +719,7 @@ def main(argv=None):
         "repeats": args.repeats,
         "busy_repeats": args.busy_repeats,
         "busy": args.busy,
+        "fit_seconds": args.fit_seconds,
         "epochs": f"{args.epochs} (sparse) / {args.dense_epochs} (dense)",
         "device": args.device,
     }
@@ -693,7 +736,14 @@ def main(argv=None):
         if i == 1:
             print("dense cases")
         rows = training_and_inference(
-            data, hidden, epochs, args.repeats, args.busy_repeats, busy, args.memory
+            data,
+            hidden,
+            epochs,
+            args.repeats,
+            args.busy_repeats,
+            busy,
+            args.memory,
+            args.fit_seconds,
         )
         for part, part_rows in zip((train, infer, loaded), rows):
             part += part_rows

@@ -6,6 +6,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -162,12 +163,47 @@ def test_bench_speed_contenders_take_turns():
     assert medians == {"ours": 3.0, "theirs": 2.0}
 
 
+def test_bench_speed_short_fits_get_more_rounds(monkeypatch):
+    """Rounds go on past ``rounds`` while they have taken less than
+    ``min_seconds``, up to ``max_rounds``; a run whose fits fill the time
+    gets ``rounds`` only. The speed-up column is still read off the
+    medians, and the table says how many runs each row had."""
+    bench = _load("bench_speed")
+    monkeypatch.setattr(bench, "SETTLE_S", 0.0)
+    seen = []
+
+    def quick(label, r):
+        seen.append(r)
+        return float(r)
+
+    medians = bench.take_turns(["a", "b"], quick, 3, min_seconds=60.0, max_rounds=7)
+    assert seen == [r for r in range(7) for _ in "ab"]  # 7 rounds, not 3
+    assert medians == {"a": 3.0, "b": 3.0}
+    seen.clear()
+
+    def slow(label, r):
+        seen.append(r)
+        time.sleep(0.05)
+        return 1.0
+
+    bench.take_turns(["a", "b"], slow, 3, min_seconds=0.2, max_rounds=7)
+    assert seen == [r for r in range(3) for _ in "ab"]  # 0.3 s: filled
+    row = {"case": "c", "peak_mib": None, "accuracy": 0.5, "runs": 7}
+    train = [row | {"model": bench.OURS, "s_per_epoch": 1.0}]
+    train += [row | {"model": bench.SKLEARN, "s_per_epoch": 2.0}]
+    bench._ratios(train, "s_per_epoch", higher_is_better=False)
+    table = bench.to_markdown((train, [], [], []), _META | {"fit_seconds": 20.0})
+    assert f"| c | {bench.OURS} | 1.000 | 7 | 2.0x |" in table
+    assert "as many as fill 20 s (column runs)" in table
+    assert "as many as fill" not in bench.to_markdown((train, [], [], []), _META)
+
+
 def test_bench_speed_targets_are_read_off_the_same_run():
     bench = _load("bench_speed")
     sparse, big, small = "MR TF-IDF (9 features), 1x8", "dense, 3x1000", "dense, 1x100"
 
     def row(case, model, **figures):
-        fit = {"peak_mib": None, "accuracy": 0.5}  # (shown, not targets)
+        fit = {"peak_mib": None, "accuracy": 0.5, "runs": 3}  # (not targets)
         return {"case": case, "model": model, **fit, **figures}
 
     ours, theirs = bench.OURS, bench.SKLEARN
