@@ -34,7 +34,6 @@ Run (about 20 minutes on 2 cores)::
 """
 
 import argparse
-import collections
 import gc
 import json
 import math
@@ -197,9 +196,9 @@ SETTLE_S = 0.3
 #: a case whose fits are short gets more rounds than ``--repeats``: as many
 #: as fill this many seconds, ``MAX_ROUNDS`` at most (a 3-epoch fit of a
 #: 784-100-10 network takes about 0.2 s, and three of them gave ratios from
-#: 0.77x to 0.88x in runs of the same code)
+#: 0.77x to 0.88x in recent runs)
 FIT_SECONDS = 20.0
-MAX_ROUNDS = 15
+MAX_ROUNDS = 12  # (a whole number of turns for 2, 3 or 4 contenders)
 
 
 def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
@@ -210,11 +209,17 @@ def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
     starts after a rest of ``SETTLE_S`` seconds, so that none starts while
     the threads of the one before are still busy. While the rounds so far
     have taken less than ``min_seconds``, more rounds follow, up to
-    ``max_rounds``."""
+    ``max_rounds``; once past ``rounds``, they end on a whole turn (a
+    multiple of the number of labels), so that every label went first as
+    often as the others."""
     labels = list(labels)
     values = {label: [] for label in labels}
     start, r = time.perf_counter(), 0
-    while r < rounds or (r < max_rounds and time.perf_counter() - start < min_seconds):
+    while (
+        r < rounds
+        or (r < max_rounds and time.perf_counter() - start < min_seconds)
+        or (rounds < r and r % len(labels))
+    ):
         k = r % len(labels)
         for label in labels[k:] + labels[:k]:
             time.sleep(SETTLE_S)
@@ -226,19 +231,23 @@ def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
 def fits_timed(factories, X, y, repeats, fit_seconds=0.0):
     """Median seconds per epoch of each contender (seeds ``0, 1, ...``,
     taking turns for ``repeats`` rounds or, when fits are short, as many as
-    fill ``fit_seconds``), its last model and the number of rounds."""
-    models, runs = {}, collections.Counter()
+    fill ``fit_seconds``), its model of seed ``repeats - 1`` (whose accuracy
+    and inference are measured: the same model however many rounds ran)
+    and the number of rounds."""
+    models, seeds = {}, set()
 
     def fit(label, seed):
-        model = models[label] = factories[label](seed)
-        runs[label] += 1
+        model = factories[label](seed)
+        if seed == repeats - 1:
+            models[label] = model
+        seeds.add(seed)
         start = time.perf_counter()
         model.fit(X, y)
         elapsed = time.perf_counter() - start
         return elapsed / (getattr(model, "n_iter_", None) or len(model.history))
 
     seconds = take_turns(factories, fit, repeats, min_seconds=fit_seconds)
-    return seconds, models, max(runs.values())
+    return seconds, models, len(seeds)
 
 
 def peak_memory_mib(label, hidden, epochs, X, y):
@@ -558,12 +567,13 @@ def _numba_version():
     return numba.__version__
 
 
-def _more_runs(fit_seconds):
+def _more_runs(meta):
+    fit_seconds = meta.get("fit_seconds")
     if not fit_seconds:
         return ""
     return (
-        f"; more, up to {MAX_ROUNDS}, where fits are short: as many as fill "
-        f"{fit_seconds:g} s (column runs)"
+        f", more where fits are short: as many as fill {fit_seconds:g} s, "
+        f"{meta['max_rounds']} at most (column runs)"
     )
 
 
@@ -577,9 +587,9 @@ def to_markdown(sections, meta):
         f"scikit-learn {meta['sklearn']}, skorch {meta['skorch']}, "
         f"sk_rectifier {meta['sk_rectifier']}; numba {meta.get('numba')}.  ",
         f"Medians over {meta['repeats']} runs ({meta['busy_repeats']} with busy "
-        f"neighbours{_more_runs(meta.get('fit_seconds', 0))}) of "
-        f"{meta['epochs']} epochs (Adam, lr 1e-3, batch 200, same "
-        "architecture); `predict_proba`: the median call over 0.4 s, "
+        f"neighbours) of {meta['epochs']} epochs (Adam, lr 1e-3, batch 200, "
+        f"same architecture){_more_runs(meta)}; `predict_proba`: the median "
+        "call over 0.4 s, "
         "one-row `predict`: the median of 100 calls, each the median of "
         f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
         "turns, run by run and round by round, so that a slow spell of the "
@@ -720,6 +730,8 @@ def main(argv=None):
         "busy_repeats": args.busy_repeats,
         "busy": args.busy,
         "fit_seconds": args.fit_seconds,
+        # (take_turns never runs fewer rounds than asked for)
+        "max_rounds": max(MAX_ROUNDS, args.repeats, args.busy_repeats),
         "epochs": f"{args.epochs} (sparse) / {args.dense_epochs} (dense)",
         "device": args.device,
     }

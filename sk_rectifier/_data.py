@@ -84,8 +84,9 @@ def _take_dense_rows(X, rows):
     ``to_tensor(X[rows])`` gives, gathered by ``torch.index_select`` on
     torch's threads (a training batch of 200 Fashion-MNIST rows in about
     half the time of NumPy's row indexing on 2 cores)."""
-    if sp.issparse(X) or not X.flags.writeable:  # (torch.from_numpy warns
-        return to_tensor(X[rows])  # on read-only memory)
+    # (torch.from_numpy warns on read-only memory, refuses negative strides)
+    if sp.issparse(X) or not X.flags.writeable or min(X.strides, default=0) < 0:
+        return to_tensor(X[rows])
     rows = _nonnegative(rows, X.shape[0])
     if len(rows) and rows.max() >= X.shape[0]:
         raise IndexError(f"row index out of range for {X.shape[0]} rows")

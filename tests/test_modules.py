@@ -651,24 +651,40 @@ def test_csr_batches_are_scipys_row_selection(rows):
 @pytest.mark.parametrize(
     "rows",
     [[3, 0, 7, 7, 1], [], [2], [-1, 0, -8], [0, -9], [8]],
-    ids=["shuffled, repeated", "none", "empty", "from the end", "-9", "8"],
+    ids=["shuffled, repeated", "none", "one", "from the end", "-9", "8"],
 )
-@pytest.mark.parametrize("writeable", [True, False])
-def test_dense_batches_are_numpys_row_selection(rows, writeable):
-    """ArrayDataset gathers a dense batch with torch.index_select (a
-    read-only array with NumPy): the rows NumPy's indexing selects, or its
-    IndexError."""
+@pytest.mark.parametrize("layout", ["writeable", "read-only", "reversed"])
+def test_dense_batches_are_numpys_row_selection(rows, layout, monkeypatch):
+    """ArrayDataset gathers a dense batch with torch.index_select (an array
+    torch cannot wrap, read-only or with negative strides, with NumPy): the
+    rows NumPy's indexing selects, or its IndexError, in memory of their
+    own."""
     X = np.random.default_rng(0).random((8, 5), dtype=np.float32)
-    X.flags.writeable = writeable
+    if layout == "reversed":
+        X = X[::-1]
+    X.flags.writeable = layout != "read-only"
+    wrapped = []
+    from_numpy = torch.from_numpy
+
+    def spy(array):  # (torch warns once per process on read-only memory)
+        wrapped.append(array)
+        return from_numpy(array)
+
+    monkeypatch.setattr(torch, "from_numpy", spy)
     if max(rows, default=0) >= 8 or min(rows, default=0) < -8:
         with pytest.raises(IndexError):
             X[np.asarray(rows)]
         with pytest.raises(IndexError):
             ArrayDataset(X).__getitems__(rows)
         return
+    before = X.copy()
     batch, _ = ArrayDataset(X).__getitems__(rows)
     assert batch["X"].dtype == torch.float32 and batch["X"].is_contiguous()
     np.testing.assert_array_equal(batch["X"], X[np.asarray(rows, dtype=np.intp)])
+    batch["X"][:] = -1.0  # (a copy: X keeps its values)
+    np.testing.assert_array_equal(X, before)
+    assert all(a.flags.writeable and min(a.strides) >= 0 for a in wrapped)
+    assert any(a is X for a in wrapped) == (layout == "writeable")
 
 
 def test_row_copies_inside_autograd_and_from_misaligned_values():

@@ -165,20 +165,29 @@ def test_bench_speed_contenders_take_turns():
 
 def test_bench_speed_short_fits_get_more_rounds(monkeypatch):
     """Rounds go on past ``rounds`` while they have taken less than
-    ``min_seconds``, up to ``max_rounds``; a run whose fits fill the time
-    gets ``rounds`` only. The speed-up column is still read off the
-    medians, and the table says how many runs each row had."""
+    ``min_seconds``, up to ``max_rounds``, and then end on a whole turn; a
+    run whose measurements fill the time gets ``rounds`` only."""
     bench = _load("bench_speed")
     monkeypatch.setattr(bench, "SETTLE_S", 0.0)
     seen = []
 
     def quick(label, r):
-        seen.append(r)
+        seen.append((r, label))
         return float(r)
 
-    medians = bench.take_turns(["a", "b"], quick, 3, min_seconds=60.0, max_rounds=7)
-    assert seen == [r for r in range(7) for _ in "ab"]  # 7 rounds, not 3
-    assert medians == {"a": 3.0, "b": 3.0}
+    medians = bench.take_turns(["a", "b"], quick, 3, min_seconds=60.0, max_rounds=8)
+    assert [r for r, _ in seen] == [r for r in range(8) for _ in "ab"]  # not 3
+    assert [label for _, label in seen[::2]].count("a") == 4  # first 4 times in 8
+    assert medians == {"a": 3.5, "b": 3.5}
+    seen.clear()
+
+    def slow_second(label, r):  # round 1 fills the time: round 2 ends the turn
+        seen.append(r)
+        time.sleep(0.2 if r == 1 else 0.0)
+        return 1.0
+
+    bench.take_turns(["a", "b", "c"], slow_second, 1, min_seconds=0.3, max_rounds=9)
+    assert seen == [r for r in range(3) for _ in "abc"]
     seen.clear()
 
     def slow(label, r):
@@ -186,15 +195,37 @@ def test_bench_speed_short_fits_get_more_rounds(monkeypatch):
         time.sleep(0.05)
         return 1.0
 
-    bench.take_turns(["a", "b"], slow, 3, min_seconds=0.2, max_rounds=7)
+    bench.take_turns(["a", "b"], slow, 3, min_seconds=0.2, max_rounds=8)
     assert seen == [r for r in range(3) for _ in "ab"]  # 0.3 s: filled
-    row = {"case": "c", "peak_mib": None, "accuracy": 0.5, "runs": 7}
+
+
+def test_bench_speed_fits_timed_reports_its_rounds_and_a_fixed_seed(monkeypatch):
+    """The training figures say how many rounds ran, and the model kept (for
+    accuracy and inference) is the one of seed ``repeats - 1`` however many
+    ran; the table shows the runs and how they were chosen."""
+    bench = _load("bench_speed")
+    monkeypatch.setattr(bench, "SETTLE_S", 0.0)
+
+    class Model:
+        def __init__(self, seed):
+            self.seed, self.n_iter_ = seed, 1
+
+        def fit(self, X, y):
+            return self
+
+    factories = {bench.OURS: Model, bench.SKLEARN: Model}
+    _, models, runs = bench.fits_timed(factories, None, None, 3)
+    assert runs == 3 and {m.seed for m in models.values()} == {2}
+    _, models, runs = bench.fits_timed(factories, None, None, 3, fit_seconds=60.0)
+    assert runs == bench.MAX_ROUNDS and {m.seed for m in models.values()} == {2}
+    row = {"case": "c", "peak_mib": None, "accuracy": 0.5, "runs": runs}
     train = [row | {"model": bench.OURS, "s_per_epoch": 1.0}]
     train += [row | {"model": bench.SKLEARN, "s_per_epoch": 2.0}]
     bench._ratios(train, "s_per_epoch", higher_is_better=False)
-    table = bench.to_markdown((train, [], [], []), _META | {"fit_seconds": 20.0})
-    assert f"| c | {bench.OURS} | 1.000 | 7 | 2.0x |" in table
-    assert "as many as fill 20 s (column runs)" in table
+    meta = _META | {"fit_seconds": 20.0, "max_rounds": 12}
+    table = bench.to_markdown((train, [], [], []), meta)
+    assert f"| c | {bench.OURS} | 1.000 | {runs} | 2.0x |" in table
+    assert "as many as fill 20 s, 12 at most (column runs)" in table
     assert "as many as fill" not in bench.to_markdown((train, [], [], []), _META)
 
 
