@@ -247,7 +247,7 @@ def fits_timed(factories, X, y, repeats, fit_seconds=0.0):
         return elapsed / (getattr(model, "n_iter_", None) or len(model.history))
 
     seconds = take_turns(factories, fit, repeats, min_seconds=fit_seconds)
-    return seconds, models, len(seeds)
+    return seconds, {label: models[label] for label in factories}, len(seeds)
 
 
 def peak_memory_mib(label, hidden, epochs, X, y):

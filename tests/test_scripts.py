@@ -213,9 +213,10 @@ def test_bench_speed_fits_timed_reports_its_rounds_and_a_fixed_seed(monkeypatch)
         def fit(self, X, y):
             return self
 
-    factories = {bench.OURS: Model, bench.SKLEARN: Model}
+    factories = {bench.OURS: Model, bench.SKLEARN: Model, bench.SKORCH: Model}
     _, models, runs = bench.fits_timed(factories, None, None, 3)
     assert runs == 3 and {m.seed for m in models.values()} == {2}
+    assert list(models) == list(factories)  # (the tables' row order)
     _, models, runs = bench.fits_timed(factories, None, None, 3, fit_seconds=60.0)
     assert runs == bench.MAX_ROUNDS and {m.seed for m in models.values()} == {2}
     row = {"case": "c", "peak_mib": None, "accuracy": 0.5, "runs": runs}
