@@ -3,11 +3,15 @@
 Peers: scikit-learn's ``MLPClassifier`` and a plain skorch
 ``NeuralNetClassifier`` (an ``nn.Sequential`` MLP fed the same data), with the
 same architecture, optimizer (Adam, lr 1e-3), batch size (200) and number of
-epochs. Every figure is a median over ``--repeats`` runs (more for a case
-whose fits are short, see ``--fit-seconds``), and every ratio is
-taken against ``MLPClassifier`` measured in the same run; the contenders take
-turns, run by run (and round by round for inference), so that a slow spell of
-a shared machine falls on all of them alike.
+epochs. On the dense cases ours also runs with ``precision="bfloat16"``
+(matrix products in bfloat16 through ``torch.autocast``, weights in float32),
+which pays off on processors with bfloat16 instructions (AVX512-BF16, AMX):
+the results' machine line says whether torch found them. Every figure is
+a median over ``--repeats`` runs (more for a case whose fits are short, see
+``--fit-seconds``), and every ratio is taken against ``MLPClassifier``
+measured in the same run; the contenders take turns, run by run (and round
+by round for inference), so that a slow spell of a shared machine falls on
+all of them alike.
 
 Sections:
 
@@ -67,6 +71,9 @@ OURS, SKLEARN, SKORCH = (
     "sklearn MLPClassifier",
     "skorch NeuralNetClassifier",
 )
+#: ours with bfloat16 matrix products (dense cases only: a sparse first
+#: layer's products are not autocast)
+OURS_BF16 = "RectifierMLPClassifier(precision='bfloat16')"
 
 
 # ------------------------------------------------------------ measurement
@@ -84,8 +91,17 @@ def machine():
     figures (and the ratios between libraries) move with it."""
     return (
         f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores, "
-        f"torch threads {torch.get_num_threads()}"
+        f"torch threads {torch.get_num_threads()}, bfloat16 instructions "
+        f"{'yes' if bfloat16_instructions() else 'no'}"
     )
+
+
+def bfloat16_instructions():
+    """Whether torch finds bfloat16 arithmetic on the processor (AVX512-BF16
+    or AMX), which ``precision="bfloat16"`` needs to run faster than float32
+    on a CPU."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def cpu_model():
@@ -152,7 +168,9 @@ class Busy:
 
 
 def make_models(hidden, epochs, n_features, n_classes):
-    """Factories ``seed -> unfitted model`` for the three contenders."""
+    """Factories ``seed -> unfitted model`` for the contenders: ours (in
+    float32 and with bfloat16 matrix products), MLPClassifier and plain
+    skorch."""
     from sklearn.neural_network import MLPClassifier
     from skorch import NeuralNetClassifier
 
@@ -181,7 +199,15 @@ def make_models(hidden, epochs, n_features, n_classes):
             verbose=0,
         )
 
-    return {OURS: ours, SKLEARN: sklearn_mlp, SKORCH: skorch_plain}
+    def ours_bf16(seed):
+        return ours(seed).set_params(precision="bfloat16")
+
+    return {
+        OURS: ours,
+        OURS_BF16: ours_bf16,
+        SKLEARN: sklearn_mlp,
+        SKORCH: skorch_plain,
+    }
 
 
 #: seconds of rest before each measurement: NumPy's OpenBLAS threads (what
@@ -360,7 +386,11 @@ def training_and_inference(
     name, X, y, X_test, y_test = data
     case = f"{name}, {_arch(hidden)}"
     factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
-    factories[OURS](0).set_params(max_iter=1).fit(X[:300], y[:300])  # warm-up
+    if sp.issparse(X):
+        del factories[OURS_BF16]
+    for label in (OURS, OURS_BF16):  # warm-up (first-use costs), untimed
+        if label in factories:
+            factories[label](0).set_params(max_iter=1).fit(X[:300], y[:300])
     print(f"  {case}: training {', '.join(factories)} in turn ...", flush=True)
     seconds, models, runs = fits_timed(factories, X, y, repeats, fit_seconds)
     train = []
@@ -520,29 +550,36 @@ def targets(train, infer, loaded):
     rows = []
     for r in train:
         kind = "sparse" if "TF-IDF" in r["case"] else r["case"].rsplit(", ", 1)[-1]
-        if r["model"] == OURS and kind in TRAINING_TARGETS and _vs(r, "s_per_epoch"):
-            what = f"{r['case']}: training"
-            rows.append((what, r["s_per_epoch_vs_sklearn"], TRAINING_TARGETS[kind]))
+        if r["model"] in OUR_MODELS and kind in TRAINING_TARGETS:
+            if _vs(r, "s_per_epoch"):
+                what = f"{r['case']}{OUR_MODELS[r['model']]}: training"
+                target = TRAINING_TARGETS[kind]
+                rows.append((what, r["s_per_epoch_vs_sklearn"], target))
     for r in infer:
-        if r["model"] == OURS and _vs(r, "rows_per_s"):
-            what = f"{r['case']}: predict_proba"
+        if r["model"] in OUR_MODELS and _vs(r, "rows_per_s"):
+            case = f"{r['case']}{OUR_MODELS[r['model']]}"
+            what = f"{case}: predict_proba"
             rows.append((what, r["rows_per_s_vs_sklearn"], PREDICT_PROBA_TARGET))
-            what = f"{r['case']}: one-row predict"
+            what = f"{case}: one-row predict"
             rows.append((what, r["latency_ms_vs_sklearn"], ONE_ROW_TARGET))
     theirs = {r["case"]: r for r in loaded if r["model"] == SKLEARN}
     for r in loaded:
         base = theirs.get(r["case"])
-        if r["model"] != OURS or base is None:
+        if r["model"] not in OUR_MODELS or base is None:
             continue
+        case = f"{r['case']}{OUR_MODELS[r['model']]}, busy"
         for label, key in (
             ("training", "s_per_epoch"),
             ("predict_proba", "rows_per_s"),
         ):
-            what = f"{r['case']}, busy: {label}"
-            rows.append((what, r[f"{key}_vs_sklearn"], BUSY_TARGET))
-            what = f"{r['case']}, busy: {label} slowdown, MLPClassifier's over ours"
+            rows.append((f"{case}: {label}", r[f"{key}_vs_sklearn"], BUSY_TARGET))
+            what = f"{case}: {label} slowdown, MLPClassifier's over ours"
             rows.append((what, _slowdown(base, key) / _slowdown(r, key), 1.0))
     return rows
+
+
+#: our contenders in the targets table, each with what its rows add to the case
+OUR_MODELS = {OURS: "", OURS_BF16: ", precision='bfloat16'"}
 
 
 def _vs(row, key):
@@ -594,7 +631,9 @@ def to_markdown(sections, meta):
         f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
         "turns, run by run and round by round, so that a slow spell of the "
         "machine falls on all of them. Ratios are against MLPClassifier in this "
-        "run (higher is better for us).",
+        "run (higher is better for us). On the dense cases "
+        f"{OURS_BF16} runs its matrix products in bfloat16 (weights, optimizer "
+        "state and outputs in float32); its accuracy is in the training table.",
         "",
         "## Training",
         "",

@@ -393,6 +393,8 @@ def test_bfloat16_autocast_on_cpu(sparse, digits):
     full = _quiet(RectifierMLPClassifier(**params).fit, X, y)
     half = _quiet(RectifierMLPClassifier(precision="bfloat16", **params).fit, X, y)
     assert half.predict_proba(X).dtype == np.float64
+    weights = list(half.net_.module_.parameters())  # (autocast: weights float32)
+    assert weights and all(w.dtype == torch.float32 for w in weights)
     assert not np.array_equal(half.predict_proba(X), full.predict_proba(X))
     assert (half.predict(X) == full.predict(X)).mean() > 0.9
     dae = _quiet(

@@ -90,15 +90,22 @@ def test_bench_speed_quick(data_home, tmp_path):
     models = {row["model"] for row in rows}
     assert models == {
         "RectifierMLPClassifier",
+        "RectifierMLPClassifier(precision='bfloat16')",
         "sklearn MLPClassifier",
         "skorch NeuralNetClassifier",
     }
+    sparse = {row["model"] for row in rows if "TF-IDF" in row["case"]}
+    assert bench.OURS_BF16 not in sparse and len(sparse) == 3  # (dense only)
     assert all(row["s_per_epoch"] > 0 for row in rows)
     table = output.read_text()
     assert "speed-up vs MLPClassifier" in table and "| 1.0x |" in table
     for section in ("## Inference", "busy-loop processes", "## Autoencoder"):
         assert section in table
-    assert "| MR TF-IDF" in table.split("## Targets")[1]  # (quick: 1x8)
+    targets = table.split("## Targets")[1]
+    assert "| MR TF-IDF" in targets  # (quick: 1x8)
+    assert "1x16, precision='bfloat16': predict_proba |" in targets
+    assert "1x16, precision='bfloat16', busy: training |" in targets
+    assert "bfloat16 instructions " in table
     assert all(row["peak_mib"] is None for row in rows) and "| n/a |" in table
     assert output.with_suffix(".json").is_file()
 
@@ -247,8 +254,10 @@ def test_bench_speed_targets_are_read_off_the_same_run():
         row(small, ours, s_per_epoch=1.0),
         row(small, theirs, s_per_epoch=1.0),
     ]
+    train.append(row(big, bench.OURS_BF16, s_per_epoch=0.5))  # 4x of 3x
     infer = [
         row(small, ours, rows_per_s=300.0, latency_ms=1.0),
+        row(small, bench.OURS_BF16, rows_per_s=150.0, latency_ms=0.25),
         row(small, theirs, rows_per_s=100.0, latency_ms=0.5),
     ]
     busy = [  # ours 3x slower beside the busy processes, theirs 2x
@@ -282,6 +291,9 @@ def test_bench_speed_targets_are_read_off_the_same_run():
             2.0,
             1.0,
         ),
+        f"{big}, precision='bfloat16': training": (4.0, 3.0),
+        f"{small}, precision='bfloat16': predict_proba": (1.5, 2.0),
+        f"{small}, precision='bfloat16': one-row predict": (2.0, 1.0),
     }
     table = bench.to_markdown((train, infer, busy, []), _META)
     assert f"| {sparse}: training | 40.00x | 40x | yes |" in table
