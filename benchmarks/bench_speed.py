@@ -3,9 +3,9 @@
 Peers: scikit-learn's ``MLPClassifier`` and a plain skorch
 ``NeuralNetClassifier`` (an ``nn.Sequential`` MLP fed the same data), with the
 same architecture, optimizer (Adam, lr 1e-3), batch size (200) and number of
-epochs. On the dense cases ours also runs with ``precision="bfloat16"``
-(matrix products in bfloat16 through ``torch.autocast``, weights in float32),
-which pays off on processors with bfloat16 instructions (AVX512-BF16, AMX):
+epochs. Ours also runs with ``precision="bfloat16"`` (matrix products in
+bfloat16 through ``torch.autocast``, weights in float32), which pays off on
+dense input and processors with bfloat16 instructions (AVX512-BF16, AMX):
 the results' machine line says whether torch found them. Every figure is
 a median over ``--repeats`` runs (more for a case whose fits are short, see
 ``--fit-seconds``), and every ratio is taken against ``MLPClassifier``
@@ -71,8 +71,7 @@ OURS, SKLEARN, SKORCH = (
     "sklearn MLPClassifier",
     "skorch NeuralNetClassifier",
 )
-#: ours with bfloat16 matrix products (dense cases only: a sparse first
-#: layer's products are not autocast)
+#: ours with bfloat16 matrix products
 OURS_BF16 = "RectifierMLPClassifier(precision='bfloat16')"
 
 
@@ -386,11 +385,8 @@ def training_and_inference(
     name, X, y, X_test, y_test = data
     case = f"{name}, {_arch(hidden)}"
     factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
-    if sp.issparse(X):
-        del factories[OURS_BF16]
     for label in (OURS, OURS_BF16):  # warm-up (first-use costs), untimed
-        if label in factories:
-            factories[label](0).set_params(max_iter=1).fit(X[:300], y[:300])
+        factories[label](0).set_params(max_iter=1).fit(X[:300], y[:300])
     print(f"  {case}: training {', '.join(factories)} in turn ...", flush=True)
     seconds, models, runs = fits_timed(factories, X, y, repeats, fit_seconds)
     train = []
@@ -631,9 +627,9 @@ def to_markdown(sections, meta):
         f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
         "turns, run by run and round by round, so that a slow spell of the "
         "machine falls on all of them. Ratios are against MLPClassifier in this "
-        "run (higher is better for us). On the dense cases "
-        f"{OURS_BF16} runs its matrix products in bfloat16 (weights, optimizer "
-        "state and outputs in float32); its accuracy is in the training table.",
+        f"run (higher is better for us). {OURS_BF16} runs its matrix "
+        "products in bfloat16 (weights, optimizer state and outputs in "
+        "float32); its accuracy is in the training table.",
         "",
         "## Training",
         "",
