@@ -185,7 +185,7 @@ PARAMETERS = {
         1000 rectifiers on Fashion-MNIST trained 2.4x faster than in float32,
         with the same accuracy (``benchmarks/bench_speed.py``). Sparse input gains
         nothing (a sparse first layer's training leaves its compiled kernels
-        for PyTorch's ops: MR TF-IDF trained about 15% slower), and the
+        for PyTorch's ops: MR TF-IDF trained about 1.4x slower), and the
         weights are cast at each prediction, so predicting a single row
         takes longer than in float32.""",
     ),
