@@ -16,7 +16,10 @@ batch 200, same architecture), the loops a fit is built on:
 
 Milliseconds per epoch are medians over ``--rounds`` rounds in which the
 contenders take turns, after one untimed round that pays the first-use
-costs; ratios are against ``MLPClassifier`` in this run.
+costs; ratios are against ``MLPClassifier`` in this run. The results end
+with the rate of the matrix product that dominates a 3x1000 epoch (a batch
+by a hidden layer's weight) in float32 through NumPy (what ``MLPClassifier``
+computes with) and through PyTorch, and in bfloat16 through PyTorch.
 Results go to ``benchmarks/results/overhead.md``. Run (about 3 minutes on
 2 cores)::
 
@@ -55,6 +58,33 @@ from sk_rectifier._data import ArrayDataset  # noqa: E402
 
 BARE, STEP = "bare PyTorch loop", "sk_rectifier training step (no fit)"
 BATCH = 200
+#: (rows, inputs, outputs) of the product that dominates a 3x1000 epoch
+PRODUCT = (BATCH, 1000, 1000)
+
+
+def matmul_rates(rounds, shape=PRODUCT, calls=50):
+    """GFLOP/s of a ``shape`` matrix product in float32 through NumPy and
+    through PyTorch, and in bfloat16 through PyTorch: the median of
+    ``rounds`` rounds of ``calls`` products, the three taking turns."""
+    n, k, m = shape
+    rng = np.random.default_rng(0)
+    a, w = rng.random((n, k), dtype=np.float32), rng.random((k, m), dtype=np.float32)
+    A, W = torch.from_numpy(a), torch.from_numpy(w)
+    A16, W16 = A.bfloat16(), W.bfloat16()
+    products = {
+        "float32, NumPy": lambda: a @ w,
+        "float32, PyTorch": lambda: A @ W,
+        "bfloat16, PyTorch": lambda: A16 @ W16,
+    }
+
+    def rate(label, _):
+        products[label]()  # (warm)
+        start = time.perf_counter()
+        for _ in range(calls):
+            products[label]()
+        return 2 * n * k * m * calls / (time.perf_counter() - start) / 1e9
+
+    return take_turns(products, rate, rounds)
 
 
 def bare_loop(hidden, n_classes, X, y, epochs, seed):
@@ -126,7 +156,7 @@ def ladder(data, hidden, epochs, rounds):
     ]
 
 
-def to_markdown(rows, meta):
+def to_markdown(rows, meta, rates=None):
     lines = [
         "# Where a dense training epoch goes",
         "",
@@ -145,6 +175,19 @@ def to_markdown(rows, meta):
             f"| {r['case']} | {r['loop']} | {r['ms_per_epoch']:.1f} "
             f"| {r['ms_per_batch']:.3f} | {r['vs_sklearn']:.2f}x |"
         )
+    if rates:
+        n, k, m = meta["product"]
+        lines += [
+            "",
+            "## Matrix-product rates",
+            "",
+            f"A {n} x {k} batch by a {k} x {m} weight, the median of "
+            f"{meta['rate_rounds']} rounds of 50 products taking turns.",
+            "",
+            "| arithmetic, library | GFLOP/s |",
+            "|---|---:|",
+        ]
+        lines += [f"| {label} | {rate:.0f} |" for label, rate in rates.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -163,6 +206,9 @@ def main(argv=None):
     for hidden in [(16,)] if args.quick else [(100,), (1000, 1000, 1000)]:
         print(f"{_arch(hidden)}")
         rows += ladder(data, hidden, args.epochs, args.rounds)
+    product = (20, 50, 50) if args.quick else PRODUCT
+    rate_rounds = 3 * -(-args.rounds // 3)  # (whole turns of the three)
+    rates = matmul_rates(rate_rounds, product)
     meta = {
         "command": " ".join(
             [
@@ -176,9 +222,11 @@ def main(argv=None):
         f", skorch {skorch.__version__}, sk_rectifier {sk_rectifier.__version__}",
         "rounds": args.rounds,
         "epochs": args.epochs,
+        "product": product,
+        "rate_rounds": rate_rounds,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(to_markdown(rows, meta))
+    args.output.write_text(to_markdown(rows, meta, rates))
     print(args.output.read_text())
     return rows
 

@@ -6,7 +6,8 @@ same architecture, optimizer (Adam, lr 1e-3), batch size (200) and number of
 epochs. Ours also runs with ``precision="bfloat16"`` (matrix products in
 bfloat16 through ``torch.autocast``, weights in float32), which pays off on
 dense input and processors with bfloat16 instructions (AVX512-BF16, AMX):
-the results' machine line says whether torch found them. Every figure is
+the results' machine line says whether torch found them, and without them
+(on the CPU) that contender is left out. Every figure is
 a median over ``--repeats`` runs (more for a case whose fits are short, see
 ``--fit-seconds``), and every ratio is taken against ``MLPClassifier``
 measured in the same run; the contenders take turns, run by run (and round
@@ -97,8 +98,9 @@ def machine():
 
 def bfloat16_instructions():
     """Whether torch finds bfloat16 arithmetic on the processor (AVX512-BF16
-    or AMX), which ``precision="bfloat16"`` needs to run faster than float32
-    on a CPU."""
+    or AMX, x86 only), which ``precision="bfloat16"`` needs to run faster
+    than float32 on a CPU: without it, the CPU cases leave that contender
+    out."""
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
@@ -234,16 +236,16 @@ def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
     starts after a rest of ``SETTLE_S`` seconds, so that none starts while
     the threads of the one before are still busy. While the rounds so far
     have taken less than ``min_seconds``, more rounds follow, up to
-    ``max_rounds``; once past ``rounds``, they end on a whole turn (a
-    multiple of the number of labels), so that every label went first as
-    often as the others."""
+    ``max_rounds``; the rounds end on a whole turn (a multiple of the number
+    of labels, even when that is more than ``rounds``), so that every label
+    went first as often as the others."""
     labels = list(labels)
     values = {label: [] for label in labels}
     start, r = time.perf_counter(), 0
     while (
         r < rounds
         or (r < max_rounds and time.perf_counter() - start < min_seconds)
-        or (rounds < r and r % len(labels))
+        or r % len(labels)
     ):
         k = r % len(labels)
         for label in labels[k:] + labels[:k]:
@@ -385,8 +387,11 @@ def training_and_inference(
     name, X, y, X_test, y_test = data
     case = f"{name}, {_arch(hidden)}"
     factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
+    if torch.device(DEVICE).type == "cpu" and not bfloat16_instructions():
+        del factories[OURS_BF16]  # (emulated bfloat16: slower than float32)
     for label in (OURS, OURS_BF16):  # warm-up (first-use costs), untimed
-        factories[label](0).set_params(max_iter=1).fit(X[:300], y[:300])
+        if label in factories:
+            factories[label](0).set_params(max_iter=1).fit(X[:300], y[:300])
     print(f"  {case}: training {', '.join(factories)} in turn ...", flush=True)
     seconds, models, runs = fits_timed(factories, X, y, repeats, fit_seconds)
     train = []
@@ -626,7 +631,9 @@ def to_markdown(sections, meta):
         "one-row `predict`: the median of 100 calls, each the median of "
         f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
         "turns, run by run and round by round, so that a slow spell of the "
-        "machine falls on all of them. Ratios are against MLPClassifier in this "
+        "machine falls on all of them; the rounds end on a whole turn (every "
+        "contender first as often as the others), so there may be more than "
+        "asked for (column runs). Ratios are against MLPClassifier in this "
         f"run (higher is better for us). {OURS_BF16} runs its matrix "
         "products in bfloat16 (weights, optimizer state and outputs in "
         "float32); its accuracy is in the training table.",

@@ -149,21 +149,24 @@ def test_sparse_first_layer_gradient_touches_only_batch_rows():
     np.testing.assert_array_equal(touched, np.unique(X.indices))
 
 
-def test_compiled_and_pytorch_sparse_steps_train_the_same_model(monkeypatch):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_compiled_and_pytorch_sparse_steps_train_the_same_model(monkeypatch, precision):
     """With Numba, a sparse first layer trains through compiled kernels
-    (forward, backward, Adam step); without, through PyTorch ops. Both give
-    the same model and the same recorded losses (the L2 penalty's included),
-    up to float32 rounding."""
+    (forward, backward, Adam step), under bfloat16 autocast too (the layer
+    sums in float32); without, through PyTorch ops. Both give the same model
+    and the same recorded losses (the L2 penalty's included), up to float32
+    rounding."""
     compiled = pytest.importorskip("sk_rectifier.nn._compiled")
     from sk_rectifier.nn import optim
 
     rng = np.random.RandomState(0)
     X = sp.random(300, 2000, density=0.01, format="csr", random_state=rng)
     y = (X[:, :1000].sum(axis=1).A1 > X[:, 1000:].sum(axis=1).A1).astype(int)
+    optim._compiled()  # (its first call warms the kernels up on a tiny batch)
     calls, kernel = [], compiled.sparse_dense
     counted = lambda *args: calls.append(args) or kernel(*args)  # noqa: E731
     monkeypatch.setattr(compiled, "sparse_dense", counted)
-    params = dict(max_iter=5, alpha=0.01, batch_size=32)
+    params = dict(max_iter=5, alpha=0.01, batch_size=32, precision=precision)
     fast = make_clf(**params).fit(X, y)
     assert len(calls) == 5 * 10  # every training batch
     monkeypatch.setattr(optim, "_compiled", lambda: None)

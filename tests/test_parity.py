@@ -395,6 +395,13 @@ def test_bfloat16_autocast_on_cpu(sparse, digits):
     assert half.predict_proba(X).dtype == np.float64
     weights = list(half.net_.module_.parameters())  # (autocast: weights float32)
     assert weights and all(w.dtype == torch.float32 for w in weights)
+    moments = [  # (and the optimizer's state)
+        t
+        for state in half.net_.optimizer_.state.values()
+        for t in state.values()
+        if torch.is_tensor(t) and t.dim()
+    ]
+    assert moments and all(t.dtype == torch.float32 for t in moments)
     assert not np.array_equal(half.predict_proba(X), full.predict_proba(X))
     assert (half.predict(X) == full.predict(X)).mean() > 0.9
     dae = _quiet(

@@ -88,12 +88,12 @@ def test_bench_speed_quick(data_home, tmp_path):
         [*argv, "--epochs", "1", "--dense-epochs", "1", "--output", str(output)]
     )
     models = {row["model"] for row in rows}
+    bf16 = bench.bfloat16_instructions()  # (else ours in bfloat16 is left out)
     assert models == {
         "RectifierMLPClassifier",
-        "RectifierMLPClassifier(precision='bfloat16')",
         "sklearn MLPClassifier",
         "skorch NeuralNetClassifier",
-    }
+    } | ({"RectifierMLPClassifier(precision='bfloat16')"} if bf16 else set())
     assert len(rows) == 2 * len(models)  # (each in the sparse and dense case)
     assert all(row["s_per_epoch"] > 0 for row in rows)
     table = output.read_text()
@@ -102,9 +102,9 @@ def test_bench_speed_quick(data_home, tmp_path):
         assert section in table
     targets = table.split("## Targets")[1]
     assert "| MR TF-IDF" in targets  # (quick: 1x8)
-    assert "1x16, precision='bfloat16': predict_proba |" in targets
-    assert "1x16, precision='bfloat16', busy: training |" in targets
-    assert "bfloat16 instructions " in table
+    assert ("1x16, precision='bfloat16': predict_proba |" in targets) == bf16
+    assert ("1x16, precision='bfloat16', busy: training |" in targets) == bf16
+    assert f"bfloat16 instructions {'yes' if bf16 else 'no'};" in table
     assert all(row["peak_mib"] is None for row in rows) and "| n/a |" in table
     assert output.with_suffix(".json").is_file()
 
@@ -126,6 +126,21 @@ def test_bench_overhead_ladder_measures_every_loop_on_the_same_batches(tmp_path)
     meta = {"command": "c", "date": "d", "machine": "m", "versions": "v"}
     output.write_text(bench.to_markdown(rows, meta | {"rounds": 1, "epochs": 1}))
     assert output.read_text().count("| synthetic 300 x 20, 1x8 |") == 5
+
+
+def test_bench_overhead_matmul_rates(monkeypatch):
+    """Each product's rate is its arithmetic over its time, and the results
+    file lists them."""
+    bench = _load("bench_overhead")
+    monkeypatch.setattr(bench.time, "perf_counter", iter(range(0, 100, 2)).__next__)
+    rates = bench.matmul_rates(1, (2, 3, 5), calls=10)  # 2 "seconds" each
+    labels = ["float32, NumPy", "float32, PyTorch", "bfloat16, PyTorch"]
+    assert rates == dict.fromkeys(labels, 2 * 2 * 3 * 5 * 10 / 2 / 1e9)
+    meta = {"command": "c", "date": "d", "machine": "m", "versions": "v"}
+    meta |= {"rounds": 1, "epochs": 1, "product": (2, 3, 5), "rate_rounds": 3}
+    table = bench.to_markdown([], meta, {"float32, NumPy": 241.4})
+    assert "A 2 x 3 batch by a 3 x 5 weight, the median of 3 rounds" in table
+    assert "| float32, NumPy | 241 |" in table
 
 
 def test_bench_overhead_loops_train():
@@ -164,9 +179,35 @@ def test_bench_speed_contenders_take_turns():
         order.append(label)
         return figures[label][r]
 
+    figures["ours"].append(7.0)
+    figures["theirs"].append(9.0)
+
     medians = bench.take_turns(["ours", "theirs"], measure, 3)
-    assert order == ["ours", "theirs", "theirs", "ours", "ours", "theirs"]
-    assert medians == {"ours": 3.0, "theirs": 2.0}
+    # (a 4th round ends the turn: each goes first twice)
+    assert order == ["ours", "theirs", "theirs", "ours"] * 2
+    assert medians == {"ours": 4.0, "theirs": 5.5}
+    order.clear()  # 4 contenders, 3 rounds asked for: 4, each first once
+    figures = dict.fromkeys("abcd", [1.0] * 4)
+    bench.take_turns(list("abcd"), measure, 3)
+    assert len(order) == 16 and order[::4] == list("abcd")
+
+
+def test_bench_speed_asks_torch_for_bfloat16_instructions(monkeypatch):
+    """Either AVX512-BF16 or AMX will do; a torch without these checks
+    (older, or not x86) counts as none."""
+    bench = _load("bench_speed")
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    for answers, expected in [((False, False), False), ((True, False), True)]:
+        for name, answer in zip(checks, answers):
+            monkeypatch.setattr(torch.cpu, name, lambda a=answer: a, raising=False)
+        assert bench.bfloat16_instructions() is expected
+    monkeypatch.setattr(torch.cpu, checks[0], lambda: False)
+    monkeypatch.setattr(torch.cpu, checks[1], lambda: True)
+    assert bench.bfloat16_instructions() is True
+    for name in checks:
+        monkeypatch.delattr(torch.cpu, name)
+    assert bench.bfloat16_instructions() is False
+    assert "bfloat16 instructions no" in bench.machine()
 
 
 def test_bench_speed_short_fits_get_more_rounds(monkeypatch):
@@ -201,8 +242,8 @@ def test_bench_speed_short_fits_get_more_rounds(monkeypatch):
         time.sleep(0.05)
         return 1.0
 
-    bench.take_turns(["a", "b"], slow, 3, min_seconds=0.2, max_rounds=8)
-    assert seen == [r for r in range(3) for _ in "ab"]  # 0.3 s: filled
+    bench.take_turns(["a", "b", "c"], slow, 3, min_seconds=0.2, max_rounds=9)
+    assert seen == [r for r in range(3) for _ in "abc"]  # 0.45 s: filled
 
 
 def test_bench_speed_fits_timed_reports_its_rounds_and_a_fixed_seed(monkeypatch):
@@ -264,6 +305,8 @@ def test_bench_speed_targets_are_read_off_the_same_run():
         | {"rows_per_s": 100.0, "idle_rows_per_s": 100.0},
         row(small, theirs, s_per_epoch=4.0, idle_s_per_epoch=2.0)
         | {"rows_per_s": 50.0, "idle_rows_per_s": 100.0},
+        row(small, bench.OURS_BF16, s_per_epoch=1.0, idle_s_per_epoch=0.5)
+        | {"rows_per_s": 200.0, "idle_rows_per_s": 400.0},  # 2x slower
     ]
     bench._ratios(train, "s_per_epoch", higher_is_better=False)
     bench._ratios(infer, "rows_per_s", higher_is_better=True)
@@ -293,10 +336,17 @@ def test_bench_speed_targets_are_read_off_the_same_run():
         f"{big}, precision='bfloat16': training": (4.0, 3.0),
         f"{small}, precision='bfloat16': predict_proba": (1.5, 2.0),
         f"{small}, precision='bfloat16': one-row predict": (2.0, 1.0),
+        f"{small}, precision='bfloat16', busy: training": (4.0, 1.5),
+        f"{small}, precision='bfloat16', busy: training slowdown, "
+        "MLPClassifier's over ours": (1.0, 1.0),
+        f"{small}, precision='bfloat16', busy: predict_proba": (4.0, 1.5),
+        f"{small}, precision='bfloat16', busy: predict_proba slowdown, "
+        "MLPClassifier's over ours": (1.0, 1.0),
     }
     table = bench.to_markdown((train, infer, busy, []), _META)
     assert f"| {sparse}: training | 40.00x | 40x | yes |" in table
     assert f"| {big}: training | 2.00x | 3x | no (66% of it) |" in table  # floor
+    assert f"| {big}, precision='bfloat16': training | 4.00x | 3x | yes |" in table
 
 
 def test_bench_accuracy_reports_each_missed_target_and_what_was_tried():

@@ -187,9 +187,8 @@ class InputLayer(nn.Module):
                 per_sample_weights=X.values(),
             )
             return out + self.bias
-        kernels = None  # (autocast: the PyTorch ops)
-        if not torch.is_autocast_enabled("cpu"):
-            kernels = optim._kernels_for((self.weight,), X.values())
+        # (under autocast too: this layer's sums stay in the weight's dtype)
+        kernels = optim._kernels_for((self.weight,), X.values())
         if kernels is not None:
             # (raises IndexError for a column outside the weight, as
             # embedding_bag does: the forward kernel does not check)
