@@ -182,12 +182,12 @@ PARAMETERS = {
         optimizer state and outputs stay float32. On a CPU, bfloat16 pays
         off for dense layers where the processor has bfloat16 instructions
         (AVX512-BF16 or AMX): on 2 cores of an AMD EPYC, three layers of
-        1000 rectifiers on Fashion-MNIST trained 2.4x faster than in float32,
-        with the same accuracy (``benchmarks/bench_speed.py``). Sparse input gains
-        nothing (a sparse first layer's training leaves its compiled kernels
-        for PyTorch's ops: MR TF-IDF trained about 1.4x slower), and the
-        weights are cast at each prediction, so predicting a single row
-        takes longer than in float32.""",
+        1000 rectifiers on Fashion-MNIST trained 2.4-2.6x faster than in
+        float32, with about the same accuracy (``benchmarks/bench_speed.py``).
+        Sparse input gains nothing (a sparse first layer sums in float32;
+        MR TF-IDF trained about 10% slower), and the weights are cast at
+        each prediction, so predicting a single row takes longer than in
+        float32.""",
     ),
     "compile": (
         "bool",
