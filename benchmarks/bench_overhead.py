@@ -51,12 +51,14 @@ from bench_speed import (  # noqa: E402
     make_models,
     plain_mlp,
     take_turns,
+    whole_turn,
 )
 
 import sk_rectifier  # noqa: E402
 from sk_rectifier._data import ArrayDataset  # noqa: E402
 
 BARE, STEP = "bare PyTorch loop", "sk_rectifier training step (no fit)"
+LOOPS = [BARE, STEP, OURS, SKORCH, SKLEARN]
 BATCH = 200
 #: (rows, inputs, outputs) of the product that dominates a 3x1000 epoch
 PRODUCT = (BATCH, 1000, 1000)
@@ -67,24 +69,31 @@ def matmul_rates(rounds, shape=PRODUCT, calls=50):
     through PyTorch, and in bfloat16 through PyTorch: the median of
     ``rounds`` rounds of ``calls`` products, the three taking turns."""
     n, k, m = shape
+    operands = products(shape)
+
+    def rate(label, _):
+        left, right = operands[label]
+        left @ right  # (warm)
+        start = time.perf_counter()
+        for _ in range(calls):
+            left @ right
+        return 2 * n * k * m * calls / (time.perf_counter() - start) / 1e9
+
+    return take_turns(operands, rate, rounds)
+
+
+def products(shape):
+    """The operands ``(left, right)`` of each product :func:`matmul_rates`
+    times, by label."""
+    n, k, m = shape
     rng = np.random.default_rng(0)
     a, w = rng.random((n, k), dtype=np.float32), rng.random((k, m), dtype=np.float32)
     A, W = torch.from_numpy(a), torch.from_numpy(w)
-    A16, W16 = A.bfloat16(), W.bfloat16()
-    products = {
-        "float32, NumPy": lambda: a @ w,
-        "float32, PyTorch": lambda: A @ W,
-        "bfloat16, PyTorch": lambda: A16 @ W16,
+    return {
+        "float32, NumPy": (a, w),
+        "float32, PyTorch": (A, W),
+        "bfloat16, PyTorch": (A.bfloat16(), W.bfloat16()),
     }
-
-    def rate(label, _):
-        products[label]()  # (warm)
-        start = time.perf_counter()
-        for _ in range(calls):
-            products[label]()
-        return 2 * n * k * m * calls / (time.perf_counter() - start) / 1e9
-
-    return take_turns(products, rate, rounds)
 
 
 def bare_loop(hidden, n_classes, X, y, epochs, seed):
@@ -138,10 +147,9 @@ def ladder(data, hidden, epochs, rounds):
             done = getattr(model, "n_iter_", None) or len(model.history)
         return (time.perf_counter() - start) / done
 
-    labels = [BARE, STEP, OURS, SKORCH, SKLEARN]
-    for label in labels:  # first-use costs (kernels, thread pools) untimed
+    for label in LOOPS:  # first-use costs (kernels, thread pools) untimed
         measure(label, 0)
-    seconds = take_turns(labels, measure, rounds)
+    seconds = take_turns(LOOPS, measure, rounds)
     batches = -(-len(X) // BATCH)
     case = f"{case}, {_arch(hidden)}"
     return [
@@ -152,7 +160,7 @@ def ladder(data, hidden, epochs, rounds):
             "ms_per_batch": 1e3 * seconds[label] / batches,
             "vs_sklearn": seconds[SKLEARN] / seconds[label],
         }
-        for label in labels
+        for label in LOOPS
     ]
 
 
@@ -207,7 +215,7 @@ def main(argv=None):
         print(f"{_arch(hidden)}")
         rows += ladder(data, hidden, args.epochs, args.rounds)
     product = (20, 50, 50) if args.quick else PRODUCT
-    rate_rounds = 3 * -(-args.rounds // 3)  # (whole turns of the three)
+    rate_rounds = whole_turn(args.rounds, 3)
     rates = matmul_rates(rate_rounds, product)
     meta = {
         "command": " ".join(
@@ -220,7 +228,7 @@ def main(argv=None):
         "machine": machine(),
         "versions": f"torch {torch.__version__}, scikit-learn {sklearn.__version__}"
         f", skorch {skorch.__version__}, sk_rectifier {sk_rectifier.__version__}",
-        "rounds": args.rounds,
+        "rounds": whole_turn(args.rounds, len(LOOPS)),
         "epochs": args.epochs,
         "product": product,
         "rate_rounds": rate_rounds,

@@ -228,6 +228,12 @@ FIT_SECONDS = 20.0
 MAX_ROUNDS = 12  # (a whole number of turns for 2, 3 or 4 contenders)
 
 
+def whole_turn(rounds, n):
+    """``rounds`` rounded up to a whole number of turns of ``n`` contenders:
+    how many rounds :func:`take_turns` runs at least."""
+    return n * -(-rounds // n)
+
+
 def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
     """Median of ``measure(label, round)`` for each label over ``rounds``
     rounds in which every label is measured once, in an order rotated from
@@ -236,14 +242,16 @@ def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
     starts after a rest of ``SETTLE_S`` seconds, so that none starts while
     the threads of the one before are still busy. While the rounds so far
     have taken less than ``min_seconds``, more rounds follow, up to
-    ``max_rounds``; the rounds end on a whole turn (a multiple of the number
+    ``max_rounds`` (rounded down to a whole turn); the rounds end on a whole
+    turn (a multiple of the number
     of labels, even when that is more than ``rounds``), so that every label
     went first as often as the others."""
     labels = list(labels)
     values = {label: [] for label in labels}
+    max_rounds -= max_rounds % len(labels)  # (a whole turn at most)
     start, r = time.perf_counter(), 0
     while (
-        r < rounds
+        r < whole_turn(rounds, len(labels))
         or (r < max_rounds and time.perf_counter() - start < min_seconds)
         or r % len(labels)
     ):
@@ -629,11 +637,11 @@ def to_markdown(sections, meta):
         f"same architecture){_more_runs(meta)}; `predict_proba`: the median "
         "call over 0.4 s, "
         "one-row `predict`: the median of 100 calls, each the median of "
-        f"{meta['repeats']} rounds (3 with busy neighbours). The contenders take "
-        "turns, run by run and round by round, so that a slow spell of the "
-        "machine falls on all of them; the rounds end on a whole turn (every "
-        "contender first as often as the others), so there may be more than "
-        "asked for (column runs). Ratios are against MLPClassifier in this "
+        f"{meta['repeats']} rounds or more (3 with busy neighbours). The "
+        "contenders take turns, run by run and round by round, so that a slow "
+        "spell of the machine falls on all of them; the rounds end on a whole "
+        "turn (every contender first as often as the others), so there may be "
+        "more than asked for (column runs). Ratios are against MLPClassifier in this "
         f"run (higher is better for us). {OURS_BF16} runs its matrix "
         "products in bfloat16 (weights, optimizer state and outputs in "
         "float32); its accuracy is in the training table.",

@@ -163,15 +163,22 @@ def test_compiled_and_pytorch_sparse_steps_train_the_same_model(monkeypatch, pre
     X = sp.random(300, 2000, density=0.01, format="csr", random_state=rng)
     y = (X[:, :1000].sum(axis=1).A1 > X[:, 1000:].sum(axis=1).A1).astype(int)
     optim._compiled()  # (its first call warms the kernels up on a tiny batch)
-    calls, kernel = [], compiled.sparse_dense
-    counted = lambda *args: calls.append(args) or kernel(*args)  # noqa: E731
+    calls, steps = [], []
+    kernel, step = compiled.sparse_dense, compiled.adam_rows
+
+    def counted(*args):  # (and whether autocast was on)
+        calls.append(torch.is_autocast_enabled("cpu"))
+        return kernel(*args)
+
     monkeypatch.setattr(compiled, "sparse_dense", counted)
+    monkeypatch.setattr(compiled, "adam_rows", lambda *a: steps.append(1) or step(*a))
     params = dict(max_iter=5, alpha=0.01, batch_size=32, precision=precision)
     fast = make_clf(**params).fit(X, y)
-    assert len(calls) == 5 * 10  # every training batch
+    # every training batch's forward pass and Adam step
+    assert calls == [precision == "bfloat16"] * (5 * 10) and len(steps) == 50
     monkeypatch.setattr(optim, "_compiled", lambda: None)
     ops = make_clf(**params).fit(X, y)
-    assert len(calls) == 50
+    assert len(calls) == len(steps) == 50
     for a, b in zip(fast.coefs_ + fast.intercepts_, ops.coefs_ + ops.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(fast.loss_curve_, ops.loss_curve_, rtol=1e-5)

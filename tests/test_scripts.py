@@ -132,15 +132,42 @@ def test_bench_overhead_matmul_rates(monkeypatch):
     """Each product's rate is its arithmetic over its time, and the results
     file lists them."""
     bench = _load("bench_overhead")
+    monkeypatch.setattr(bench.sys.modules["bench_speed"], "SETTLE_S", 0.0)
+    operands = bench.products((2, 3, 5))
+    kinds = [(type(a), a.dtype, a.shape, b.shape) for a, b in operands.values()]
+    assert dict(zip(operands, kinds)) == {
+        "float32, NumPy": (np.ndarray, np.float32, (2, 3), (3, 5)),
+        "float32, PyTorch": (torch.Tensor, torch.float32, (2, 3), (3, 5)),
+        "bfloat16, PyTorch": (torch.Tensor, torch.bfloat16, (2, 3), (3, 5)),
+    }
     monkeypatch.setattr(bench.time, "perf_counter", iter(range(0, 100, 2)).__next__)
     rates = bench.matmul_rates(1, (2, 3, 5), calls=10)  # 2 "seconds" each
-    labels = ["float32, NumPy", "float32, PyTorch", "bfloat16, PyTorch"]
-    assert rates == dict.fromkeys(labels, 2 * 2 * 3 * 5 * 10 / 2 / 1e9)
+    assert rates == dict.fromkeys(operands, 2 * 2 * 3 * 5 * 10 / 2 / 1e9)
     meta = {"command": "c", "date": "d", "machine": "m", "versions": "v"}
     meta |= {"rounds": 1, "epochs": 1, "product": (2, 3, 5), "rate_rounds": 3}
     table = bench.to_markdown([], meta, {"float32, NumPy": 241.4})
     assert "A 2 x 3 batch by a 3 x 5 weight, the median of 3 rounds" in table
     assert "| float32, NumPy | 241 |" in table
+
+
+def test_bench_overhead_reports_the_rounds_it_ran(monkeypatch, tmp_path):
+    """Rounds end on whole turns: 3 asked for are 5 of the five loops and 3
+    of the three products, and the results say so."""
+    bench = _load("bench_overhead")
+    asked = []
+    monkeypatch.setattr(bench, "fashion_data", lambda quick: "data")
+    monkeypatch.setattr(bench, "ladder", lambda *args: [])
+
+    def rates(rounds, shape):
+        asked.append(rounds)
+        return {"float32, NumPy": 1.0}
+
+    monkeypatch.setattr(bench, "matmul_rates", rates)
+    output = tmp_path / "overhead.md"
+    bench.main(["--quick", "--rounds", "3", "--output", str(output)])
+    table = output.read_text()
+    assert asked == [3] and "Medians over 5 rounds of 3 epochs" in table
+    assert "the median of 3 rounds of 50 products" in table
 
 
 def test_bench_overhead_loops_train():
@@ -226,6 +253,9 @@ def test_bench_speed_short_fits_get_more_rounds(monkeypatch):
     assert [r for r, _ in seen] == [r for r in range(8) for _ in "ab"]  # not 3
     assert [label for _, label in seen[::2]].count("a") == 4  # first 4 times in 8
     assert medians == {"a": 3.5, "b": 3.5}
+    seen.clear()  # 8 rounds at most is 6 for 3 contenders (whole turns)
+    bench.take_turns(["a", "b", "c"], quick, 1, min_seconds=60.0, max_rounds=8)
+    assert [r for r, _ in seen] == [r for r in range(6) for _ in "abc"]
     seen.clear()
 
     def slow_second(label, r):  # round 1 fills the time: round 2 ends the turn
