@@ -243,9 +243,8 @@ def take_turns(labels, measure, rounds, min_seconds=0.0, max_rounds=MAX_ROUNDS):
     the threads of the one before are still busy. While the rounds so far
     have taken less than ``min_seconds``, more rounds follow, up to
     ``max_rounds`` (rounded down to a whole turn); the rounds end on a whole
-    turn (a multiple of the number
-    of labels, even when that is more than ``rounds``), so that every label
-    went first as often as the others."""
+    turn (a multiple of the number of labels, even when that is more than
+    ``rounds``), so that every label went first as often as the others."""
     labels = list(labels)
     values = {label: [] for label in labels}
     max_rounds -= max_rounds % len(labels)  # (a whole turn at most)
