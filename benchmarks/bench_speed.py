@@ -396,7 +396,7 @@ def training_and_inference(
     factories = make_models(hidden, epochs, X.shape[1], len(np.unique(y)))
     if torch.device(DEVICE).type == "cpu" and not bfloat16_instructions():
         del factories[OURS_BF16]  # (emulated bfloat16: slower than float32)
-    for label in (OURS, OURS_BF16):  # warm-up (first-use costs), untimed
+    for label in OUR_MODELS:  # warm-up (first-use costs), untimed
         if label in factories:
             factories[label](0).set_params(max_iter=1).fit(X[:300], y[:300])
     print(f"  {case}: training {', '.join(factories)} in turn ...", flush=True)
@@ -558,11 +558,10 @@ def targets(train, infer, loaded):
     rows = []
     for r in train:
         kind = "sparse" if "TF-IDF" in r["case"] else r["case"].rsplit(", ", 1)[-1]
-        if r["model"] in OUR_MODELS and kind in TRAINING_TARGETS:
-            if _vs(r, "s_per_epoch"):
-                what = f"{r['case']}{OUR_MODELS[r['model']]}: training"
-                target = TRAINING_TARGETS[kind]
-                rows.append((what, r["s_per_epoch_vs_sklearn"], target))
+        target = TRAINING_TARGETS.get(kind)
+        if r["model"] in OUR_MODELS and target and _vs(r, "s_per_epoch"):
+            what = f"{r['case']}{OUR_MODELS[r['model']]}: training"
+            rows.append((what, r["s_per_epoch_vs_sklearn"], target))
     for r in infer:
         if r["model"] in OUR_MODELS and _vs(r, "rows_per_s"):
             case = f"{r['case']}{OUR_MODELS[r['model']]}"
