@@ -42,6 +42,56 @@ def test_l1_output_is_the_sum_of_hidden_magnitudes():
     torch.testing.assert_close(l1, sum(h.abs().sum(1) for h in hidden))
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_inference_under_autocast_casts_the_weights_once(sparse):
+    """An inference under autocast computes what autocast computes with the
+    float32 weights (in training or with a gradient: cast at every call),
+    bit for bit, from bfloat16 copies made once and remade when a weight
+    changes; a sparse input's first layer is never copied."""
+    torch.manual_seed(0)
+    module = RectifierMLP(30, 3, hidden_layer_sizes=(8, 4)).train(False)
+    X = sp.random(10, 30, density=0.2, format="csr", random_state=0)
+    data = ArrayDataset(as_float32(X if sparse else X.toarray()))
+    batch, _ = data.__getitems__(range(10))
+    X = batch["X"]
+
+    def run(grad):
+        with torch.set_grad_enabled(grad), torch.autocast("cpu", torch.bfloat16):
+            return module.hidden(X)
+
+    def same(a, b):
+        hidden_a, logits_a = a
+        hidden_b, logits_b = b
+        return all(map(torch.equal, [*hidden_a, logits_a], [*hidden_b, logits_b]))
+
+    assert run(grad=False)[1].dtype == torch.bfloat16
+    casts = module.__dict__["_casts"][not sparse][1]
+    assert len(casts) == 2 * 2 + (0 if sparse else 2)  # (the first layer's too)
+    assert all(c.dtype == torch.bfloat16 for c in casts)
+    assert same(run(grad=False), run(grad=True))
+    assert all(map(torch.equal, module.__dict__["_casts"][not sparse][1], casts))
+    assert module.__dict__["_casts"][not sparse][1][0] is casts[0]  # kept
+    with torch.no_grad():  # an in-place change of any weight is seen
+        for p in module.parameters():
+            p.add_(0.5)
+            assert same(run(grad=False), run(grad=True))
+    fresh = RectifierMLP(30, 3, hidden_layer_sizes=(8, 4))
+    module.load_state_dict(fresh.state_dict())
+    assert same(run(grad=False), run(grad=True))
+    run(grad=False)
+    copied = pickle.loads(pickle.dumps(module))
+    assert "_casts" not in copied.__dict__  # (not saved: remade on demand)
+    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16):
+        assert same(copied.hidden(X), module.hidden(X))
+    module.train(True)  # training (kernels that bump no version) drops them
+    assert "_casts" not in module.__dict__
+    run(grad=False)
+    assert "_casts" not in module.__dict__  # (only in inference)
+    with torch.no_grad():
+        float32 = module.train(False).hidden(X)  # and only under autocast
+    assert float32[1].dtype == torch.float32 and "_casts" not in module.__dict__
+
+
 @pytest.fixture
 def kernel_calls(monkeypatch):
     """The calls of the compiled kernel (skips the test without Numba)."""

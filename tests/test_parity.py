@@ -413,6 +413,34 @@ def test_bfloat16_autocast_on_cpu(sparse, digits):
     assert dae.transform(X).dtype == np.float32
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_bfloat16_predictions_are_autocasts_after_every_fit(
+    sparse, digits, monkeypatch
+):
+    """Inference in bfloat16 reuses its casts of the weights between calls:
+    after a fit, a warm fit or a partial_fit (whose optimizer steps change
+    the weights without bumping their version counters), the predictions
+    are still those of autocast casting the weights at every call."""
+    from sk_rectifier.nn import RectifierMLP
+
+    X, y = digits
+    X = sp.csr_matrix(X) if sparse else X
+    clf = RectifierMLPClassifier(
+        (32, 16), precision="bfloat16", max_iter=3, warm_start=True, random_state=0
+    )
+
+    def uncached():
+        with monkeypatch.context() as m:
+            m.setattr(RectifierMLP, "_cast_weights", lambda self, dense: None)
+            return clf.predict_proba(X)
+
+    for fit in [clf.fit, clf.fit, clf.partial_fit]:
+        _quiet(fit, X, y)
+        first = clf.predict_proba(X)
+        np.testing.assert_array_equal(first, uncached())
+        assert clf.net_.module_.__dict__["_casts"]  # (the casts were kept)
+
+
 def test_float16_without_cuda_runs_as_bfloat16_and_says_so(digits):
     X, y = digits
     if torch.cuda.is_available():

@@ -302,26 +302,73 @@ class RectifierMLP(nn.Module):
         # Submodules are applied through their forward methods: the same
         # arithmetic as calling them, without the per-call hook machinery,
         # which dominates the time of a one-row prediction.
+        cast = self._cast_weights(X.layout != torch.sparse_csr)
+        if cast is not None:
+            first, rest = cast
+            if first is None:
+                z = self.input_layer.forward(X)
+            else:
+                z = torch.addmm(first[0], X, first[1])
+            return self.dense_layers(z, rest)
         dense = self.__dict__.get("dense", self.dense_layers)
         return dense(self.input_layer.forward(X))
 
-    def dense_layers(self, z):
+    def dense_layers(self, z, weights=None):
         """``(hidden, logits)`` from the first layer's pre-activation ``z``:
         the dense part of the network (what ``torch.compile`` may take; an
-        instance attribute ``dense`` replaces it when set)."""
+        instance attribute ``dense`` replaces it when set), with the layers'
+        ``(weight, bias)`` pairs, or ``weights`` in their place."""
         activation = self.activation.forward
         hidden = []
-        for layer in self.layers:
+        for weight, bias in weights or ((la.weight, la.bias) for la in self.layers):
             h = activation(z)
             hidden.append(h)
             if self.training:
                 h = self.dropout(h)
-            z = F.linear(h, layer.weight, layer.bias)
+            z = F.linear(h, weight, bias)
         return hidden, z
+
+    def _cast_weights(self, dense_input):
+        """For an inference under autocast (eval mode, no gradient, layers
+        not compiled): the weights and biases autocast would cast at every
+        call, cast once and kept while the parameters are unchanged, as
+        ``(first, rest)``: the first layer's ``(bias, weight)`` for a dense
+        input (None for a sparse one, whose sums autocast leaves in float32)
+        and the other layers' ``(weight, bias)`` pairs. The products are the
+        same, without the casts (most of a one-row prediction's time in a
+        wide network). None otherwise."""
+        kind = self.input_layer.weight.device.type
+        if (
+            self.training
+            or torch.is_grad_enabled()
+            or "dense" in self.__dict__
+            or not torch.is_autocast_enabled(kind)
+        ):
+            return None
+        params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
+        if dense_input:
+            params = [self.input_layer.bias, self.input_layer.weight, *params]
+        dtype = torch.get_autocast_dtype(kind)
+        # in-place changes (load_state_dict, copy_) bump _version; optimizer
+        # steps (fused Adam, the compiled kernels) do not, but training runs
+        # in training mode, and switching to it drops the casts (see train)
+        stamp = (dtype, [(p.data_ptr(), p._version) for p in params])
+        casts = self.__dict__.setdefault("_casts", {})
+        kept = casts.get(dense_input)
+        if kept is None or kept[0] != stamp:
+            kept = casts[dense_input] = (stamp, [p.detach().to(dtype) for p in params])
+        cast = kept[1]
+        first, rest = (cast[:2], cast[2:]) if dense_input else (None, cast)
+        return first, list(zip(rest[::2], rest[1::2]))
+
+    def train(self, mode=True):
+        self.__dict__.pop("_casts", None)  # (see _cast_weights)
+        return super().train(mode)
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("dense", None)  # a compiled function does not pickle
+        state.pop("_casts", None)  # (rebuilt on demand)
         return state
 
     def forward(self, X):
