@@ -329,19 +329,20 @@ class RectifierMLP(nn.Module):
         return hidden, z
 
     def _cast_weights(self, dense_input):
-        """For an inference under autocast (eval mode, no gradient, layers
-        not compiled): the weights and biases autocast would cast at every
-        call, cast once and kept while the parameters are unchanged, as
-        ``(first, rest)``: the first layer's ``(bias, weight)`` for a dense
-        input (None for a sparse one, whose sums autocast leaves in float32)
-        and the other layers' ``(weight, bias)`` pairs. The products are the
-        same, without the casts (most of a one-row prediction's time in a
-        wide network). None otherwise."""
+        """For an inference under autocast on a CPU or a CUDA GPU (eval mode,
+        no gradient, layers not compiled): the weights and biases autocast
+        would cast at every call, cast once and kept while the parameters
+        are unchanged, as ``(first, rest)``: the first layer's ``(bias,
+        weight)`` for a dense input (None for a sparse one, whose sums
+        autocast leaves in float32) and the other layers' ``(weight, bias)``
+        pairs. The products are the same, without the casts (most of a
+        one-row prediction's time in a wide network). None otherwise."""
         kind = self.input_layer.weight.device.type
         if (
             self.training
             or torch.is_grad_enabled()
             or "dense" in self.__dict__
+            or kind not in ("cpu", "cuda")  # (others: as autocast does it)
             or not torch.is_autocast_enabled(kind)
         ):
             return None
