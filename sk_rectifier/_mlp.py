@@ -214,6 +214,7 @@ class BaseMLP(TorchEstimatorMixin, BaseEstimator):
             "hidden_layer_sizes": self._hidden_sizes(),
             "activation": self.activation,
             "dropout": self.dropout,
+            "keep_casts": True,  # (weights change in fits and loads only)
         }
 
     # ------------------------------------------------------- pre-training

@@ -43,21 +43,23 @@ def test_l1_output_is_the_sum_of_hidden_magnitudes():
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
-def test_inference_under_autocast_casts_the_weights_once(sparse):
-    """An inference under autocast computes what autocast computes with the
-    float32 weights (in training or with a gradient: cast at every call),
-    bit for bit, from bfloat16 copies made once and remade when a weight
-    changes; a sparse input's first layer is never copied."""
+def test_inference_under_autocast_keeps_its_casts_of_the_weights(sparse):
+    """With keep_casts, an inference under autocast computes from bfloat16
+    copies of the weights made once and remade when a weight changes what
+    autocast computes with the float32 weights (in training or with a
+    gradient: cast at every call), bit for bit; a sparse input's first
+    layer is never copied."""
     torch.manual_seed(0)
-    module = RectifierMLP(30, 3, hidden_layer_sizes=(8, 4)).train(False)
+    module = RectifierMLP(30, 3, hidden_layer_sizes=(8, 4), keep_casts=True)
+    module.eval()
     X = sp.random(10, 30, density=0.2, format="csr", random_state=0)
     data = ArrayDataset(as_float32(X if sparse else X.toarray()))
     batch, _ = data.__getitems__(range(10))
     X = batch["X"]
 
-    def run(grad):
+    def run(grad, on=module):
         with torch.set_grad_enabled(grad), torch.autocast("cpu", torch.bfloat16):
-            return module.hidden(X)
+            return on.hidden(X)
 
     def same(a, b):
         hidden_a, logits_a = a
@@ -65,12 +67,16 @@ def test_inference_under_autocast_casts_the_weights_once(sparse):
         return all(map(torch.equal, [*hidden_a, logits_a], [*hidden_b, logits_b]))
 
     assert run(grad=False)[1].dtype == torch.bfloat16
-    casts = module.__dict__["_casts"][not sparse][1]
-    assert len(casts) == 2 * 2 + (0 if sparse else 2)  # (the first layer's too)
-    assert all(c.dtype == torch.bfloat16 for c in casts)
+    casts = module.__dict__["_casts"][1]
+    kept = casts["rest"] + casts.get("first", [])
+    assert len(kept) == 2 * 2 + (0 if sparse else 2)  # (the first layer's too)
+    assert all(c.dtype == torch.bfloat16 for c in kept)
     assert same(run(grad=False), run(grad=True))
-    assert all(map(torch.equal, module.__dict__["_casts"][not sparse][1], casts))
-    assert module.__dict__["_casts"][not sparse][1][0] is casts[0]  # kept
+    assert all(map(torch.equal, module.__dict__["_casts"][1]["rest"], casts["rest"]))
+    assert module.__dict__["_casts"][1]["rest"][0] is casts["rest"][0]  # kept
+    before = run(grad=False)
+    casts["rest"][0].mul_(2)  # (and used: a change to a copy shows)
+    assert not same(run(grad=False), before)
     with torch.no_grad():  # an in-place change of any weight is seen
         for p in module.parameters():
             p.add_(0.5)
@@ -78,18 +84,39 @@ def test_inference_under_autocast_casts_the_weights_once(sparse):
     fresh = RectifierMLP(30, 3, hidden_layer_sizes=(8, 4))
     module.load_state_dict(fresh.state_dict())
     assert same(run(grad=False), run(grad=True))
-    run(grad=False)
     copied = pickle.loads(pickle.dumps(module))
     assert "_casts" not in copied.__dict__  # (not saved: remade on demand)
-    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16):
-        assert same(copied.hidden(X), module.hidden(X))
-    module.train(True)  # training (kernels that bump no version) drops them
-    assert "_casts" not in module.__dict__
+    assert same(run(grad=False, on=copied), run(grad=False))
+    for mode in [module.train, module.eval]:  # (an optimizer step bumps no
+        run(grad=False)  # version: training, or eval(), drops the copies)
+        mode()
+        assert "_casts" not in module.__dict__
     run(grad=False)
-    assert "_casts" not in module.__dict__  # (only in inference)
-    with torch.no_grad():
-        float32 = module.train(False).hidden(X)  # and only under autocast
+    with torch.no_grad():  # float32 inference: no copies, none kept
+        float32 = module.hidden(X)
     assert float32[1].dtype == torch.float32 and "_casts" not in module.__dict__
+    fresh.eval()  # (without keep_casts: autocast as it is)
+    assert same(run(grad=False, on=fresh), run(grad=True, on=fresh))
+    assert "_casts" not in fresh.__dict__
+
+
+def test_kept_casts_leave_what_autocast_leaves():
+    """float64 weights (autocast casts float32 only) and weights made in
+    inference mode (no version to check) run as autocast runs them."""
+    torch.manual_seed(0)
+    X = torch.rand(5, 6, dtype=torch.float64)
+    double = RectifierMLP(6, 2, hidden_layer_sizes=(4,), keep_casts=True)
+    double.double().eval()
+    with torch.inference_mode():
+        made_here = RectifierMLP(6, 2, hidden_layer_sizes=(4,), keep_casts=True)
+        made_here.eval()
+    for module, x in [(double, X), (made_here, X.float())]:
+        with torch.autocast("cpu", torch.bfloat16):
+            expected = module.hidden(x)[1]
+            with torch.inference_mode():
+                torch.testing.assert_close(
+                    module.hidden(x)[1], expected, rtol=0, atol=0
+                )
 
 
 @pytest.fixture

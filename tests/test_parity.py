@@ -441,6 +441,23 @@ def test_bfloat16_predictions_are_autocasts_after_every_fit(
         assert clf.net_.module_.__dict__["_casts"]  # (the casts were kept)
 
 
+def test_bfloat16_model_unpickled_in_inference_mode_predicts(digits):
+    """Its weights are inference tensors, which keep no version counter:
+    autocast casts them at each call, to the same predictions."""
+    X, y = digits
+    clf = _quiet(
+        RectifierMLPClassifier(
+            (16,), precision="bfloat16", max_iter=2, random_state=0
+        ).fit,
+        X,
+        y,
+    )
+    with torch.inference_mode():
+        loaded = pickle.loads(pickle.dumps(clf))
+    for _ in range(2):
+        np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_float16_without_cuda_runs_as_bfloat16_and_says_so(digits):
     X, y = digits
     if torch.cuda.is_available():

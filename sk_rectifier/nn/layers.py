@@ -256,6 +256,20 @@ class RectifierMLP(nn.Module):
         Hidden activation.
     dropout : float, default=0.0
         Dropout rate on hidden activations in training mode.
+    keep_casts : bool, default=False
+        In inference under ``torch.autocast`` (evaluation mode, no
+        gradient, on a CPU or a CUDA GPU), keep the low-precision copies of
+        the float32 weights that autocast makes at every call, and reuse
+        them while the weights are unchanged: the same outputs, bit for
+        bit, without the casts, which take most of a one-row prediction's
+        time in a wide network, for half the weights' memory. The copies
+        are remade when a weight changes through a torch operation that
+        bumps its version counter (``copy_``, ``load_state_dict``) and
+        dropped by :meth:`~torch.nn.Module.train` and
+        :meth:`~torch.nn.Module.eval`: call one of them after changing
+        weights any other way (an optimizer step, ``.data``, a NumPy view).
+        The estimators, which do all their training in training mode, set
+        it.
 
     See Also
     --------
@@ -273,6 +287,8 @@ class RectifierMLP(nn.Module):
     (torch.Size([3, 2]), torch.Size([3]))
     """
 
+    keep_casts = False  # (modules pickled before the parameter existed)
+
     def __init__(
         self,
         n_features: int,
@@ -280,8 +296,10 @@ class RectifierMLP(nn.Module):
         hidden_layer_sizes=(100,),
         activation: str = "relu",
         dropout: float = 0.0,
+        keep_casts: bool = False,
     ):
         super().__init__()
+        self.keep_casts = keep_casts
         sizes = [*hidden_layer_sizes, n_outputs]
         self.input_layer = InputLayer(n_features, sizes[0])
         self.layers = nn.ModuleList(
@@ -329,37 +347,46 @@ class RectifierMLP(nn.Module):
         return hidden, z
 
     def _cast_weights(self, dense_input):
-        """For an inference under autocast on a CPU or a CUDA GPU (eval mode,
-        no gradient, layers not compiled): the weights and biases autocast
-        would cast at every call, cast once and kept while the parameters
-        are unchanged, as ``(first, rest)``: the first layer's ``(bias,
-        weight)`` for a dense input (None for a sparse one, whose sums
-        autocast leaves in float32) and the other layers' ``(weight, bias)``
-        pairs. The products are the same, without the casts (most of a
-        one-row prediction's time in a wide network). None otherwise."""
+        """With ``keep_casts``, in an inference under autocast: the weights
+        and biases that autocast would cast at every call, as ``(first,
+        rest)``: the first layer's ``(bias, weight)`` for a dense input (None
+        for a sparse one, whose sums autocast leaves in float32) and the
+        other layers' ``(weight, bias)`` pairs, cast once and kept while the
+        parameters are unchanged (see ``keep_casts``). None otherwise."""
         kind = self.input_layer.weight.device.type
-        if (
-            self.training
-            or torch.is_grad_enabled()
-            or "dense" in self.__dict__
-            or kind not in ("cpu", "cuda")  # (others: as autocast does it)
-            or not torch.is_autocast_enabled(kind)
+        if not (
+            self.keep_casts
+            and not self.training
+            and not torch.is_grad_enabled()
+            and "dense" not in self.__dict__  # (compiled layers: as they are)
+            and kind in ("cpu", "cuda")  # (others: as autocast does it)
         ):
             return None
-        params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
-        if dense_input:
-            params = [self.input_layer.bias, self.input_layer.weight, *params]
+        if not torch.is_autocast_enabled(kind):  # (float32: copies of no use)
+            self.__dict__.pop("_casts", None)
+            return None
+        first = [self.input_layer.bias, self.input_layer.weight]
+        rest = [p for layer in self.layers for p in (layer.weight, layer.bias)]
         dtype = torch.get_autocast_dtype(kind)
-        # in-place changes (load_state_dict, copy_) bump _version; optimizer
-        # steps (fused Adam, the compiled kernels) do not, but training runs
-        # in training mode, and switching to it drops the casts (see train)
-        stamp = (dtype, [(p.data_ptr(), p._version) for p in params])
-        casts = self.__dict__.setdefault("_casts", {})
-        kept = casts.get(dense_input)
-        if kept is None or kept[0] != stamp:
-            kept = casts[dense_input] = (stamp, [p.detach().to(dtype) for p in params])
-        cast = kept[1]
-        first, rest = (cast[:2], cast[2:]) if dense_input else (None, cast)
+        try:
+            stamp = [dtype, *((p.data_ptr(), p._version) for p in first + rest)]
+        except RuntimeError:  # (tensors made in inference mode keep no version)
+            return None
+        kept = self.__dict__.get("_casts")
+        if kept is None or kept[0] != stamp:  # (stale copies all dropped)
+            kept = self.__dict__["_casts"] = (stamp, {})
+        casts = kept[1]
+
+        def cast(key, params):  # autocast casts float32 tensors only
+            if key not in casts:
+                casts[key] = [
+                    p.detach().to(dtype) if p.dtype == torch.float32 else p
+                    for p in params
+                ]
+            return casts[key]
+
+        rest = cast("rest", rest)
+        first = cast("first", first) if dense_input else None
         return first, list(zip(rest[::2], rest[1::2]))
 
     def train(self, mode=True):
