@@ -182,10 +182,10 @@ PARAMETERS = {
         optimizer state and outputs stay float32. On a CPU, bfloat16 pays
         off for dense layers where the processor has bfloat16 instructions
         (AVX512-BF16 or AMX): on 2 cores of an AMD EPYC, three layers of
-        1000 rectifiers on Fashion-MNIST trained 2.4-2.6x faster than in
+        1000 rectifiers on Fashion-MNIST trained 2.2-2.6x faster than in
         float32, with about the same accuracy (``benchmarks/bench_speed.py``).
         Sparse input gains nothing (a sparse first layer sums in float32;
-        MR TF-IDF trained 7-10% slower). To predict, the classifier and
+        MR TF-IDF trained 4-10% slower). To predict, the classifier and
         the regressor cast their weights once and keep the copies (half the
         weights' memory) until the weights change; the autoencoder casts
         them at each call, so its one-row ``transform`` takes longer than in
