@@ -268,8 +268,9 @@ class RectifierMLP(nn.Module):
         dropped by :meth:`~torch.nn.Module.train` and
         :meth:`~torch.nn.Module.eval`: call one of them after changing
         weights any other way (an optimizer step, ``.data``, a NumPy view).
-        The estimators, which do all their training in training mode, set
-        it.
+        :class:`~sk_rectifier.RectifierMLPClassifier` and
+        :class:`~sk_rectifier.RectifierMLPRegressor`, which train only in
+        training mode, set it.
 
     See Also
     --------
